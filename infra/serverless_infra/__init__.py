@@ -1,0 +1,1 @@
+"""The serverless-infra Pulumi program: typed settings, naming and tagging, and one component per concern."""

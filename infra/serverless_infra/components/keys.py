@@ -1,0 +1,115 @@
+"""Customer-managed KMS keys: one per parameter category, plus logs and artifacts.
+
+Each key rotates yearly, has an alias named like every other resource, and a key policy that
+names the services and roles allowed to use it (see :func:`serverless_infra.iam.key_policy`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+
+import pulumi
+import pulumi_aws as aws
+
+from contract.parameters import Category
+from contract.workloads import WORKLOADS, DatabaseAccess, readers_of
+from serverless_infra.iam import AccountContext, KeyUsage, key_policy
+from serverless_infra.naming import Namer
+
+
+class KeyPurpose(str, Enum):
+    DATABASE = Category.DATABASE.value
+    API = Category.API.value
+    CACHE = Category.CACHE.value
+    LOGS = "logs"
+    ARTIFACTS = "artifacts"
+
+
+def purpose_of(category: Category) -> KeyPurpose:
+    """The key that encrypts a parameter category."""
+    return KeyPurpose(category.value)
+
+
+@dataclass(frozen=True)
+class KeysArgs:
+    namer: Namer
+    account: AccountContext
+    deletion_window_days: int
+
+
+class Keys(pulumi.ComponentResource):
+    """The stack's KMS keys and aliases."""
+
+    keys: dict[KeyPurpose, aws.kms.Key]
+    aliases: dict[KeyPurpose, aws.kms.Alias]
+
+    def __init__(self, name: str, args: KeysArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("serverless-infra:index:Keys", name, None, opts)
+        self.keys, self.aliases = {}, {}
+        for purpose, usage in key_usages(args.namer, args.account).items():
+            key_name = args.namer.name("kms-key", purpose.value)
+            key = aws.kms.Key(
+                key_name,
+                description=f"{args.namer.name(purpose.value)}: encrypts {_WHAT[purpose]}",
+                key_usage="ENCRYPT_DECRYPT",
+                customer_master_key_spec="SYMMETRIC_DEFAULT",
+                enable_key_rotation=True,
+                rotation_period_in_days=365,
+                deletion_window_in_days=args.deletion_window_days,
+                policy=key_policy(args.account, usage),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            alias = aws.kms.Alias(
+                args.namer.name("kms-alias", purpose.value),
+                name=f"alias/{args.namer.name(purpose.value)}",
+                target_key_id=key.key_id,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.keys[purpose], self.aliases[purpose] = key, alias
+        self.register_outputs({"aliases": {p.value: a.name for p, a in self.aliases.items()}})
+
+    def arn(self, purpose: KeyPurpose) -> pulumi.Output[str]:
+        return self.keys[purpose].arn
+
+
+_WHAT: Mapping[KeyPurpose, str] = {
+    KeyPurpose.DATABASE: "RDS storage, Performance Insights, the master secret and /database/ parameters",
+    KeyPurpose.API: "/api/ parameters",
+    KeyPurpose.CACHE: "/cache/ parameters",
+    KeyPurpose.LOGS: "CloudWatch log groups",
+    KeyPurpose.ARTIFACTS: "deployment artifacts in S3",
+}
+
+
+def key_usages(namer: Namer, account: AccountContext) -> dict[KeyPurpose, KeyUsage]:
+    """Who uses which key: derived from the workload table, so a new reader needs no edit here."""
+
+    def roles_reading(category: Category) -> tuple[str, ...]:
+        return tuple(namer.role_arn(w, account.account_id, account.partition) for w in readers_of(category))
+
+    master_readers = tuple(
+        namer.role_arn(w, account.account_id, account.partition) for w in WORKLOADS if w.database_access is DatabaseAccess.MASTER
+    )
+    logs_arn_pattern = f"arn:{account.partition}:logs:{account.region}:{account.account_id}:log-group:*"
+    return {
+        KeyPurpose.DATABASE: KeyUsage(
+            via_services=("rds", "secretsmanager", "ssm"),
+            decrypting_roles=tuple(sorted(set(roles_reading(Category.DATABASE) + master_readers))),
+            grants_for_aws_resources=True,
+        ),
+        KeyPurpose.API: KeyUsage(via_services=("ssm",), decrypting_roles=roles_reading(Category.API)),
+        KeyPurpose.CACHE: KeyUsage(via_services=("ssm",), decrypting_roles=roles_reading(Category.CACHE)),
+        KeyPurpose.LOGS: KeyUsage(
+            via_services=(),
+            decrypting_roles=(),
+            service_principals=(
+                (
+                    f"logs.{account.region}.amazonaws.com",
+                    {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": logs_arn_pattern}},
+                ),
+            ),
+        ),
+        KeyPurpose.ARTIFACTS: KeyUsage(via_services=("s3",), decrypting_roles=()),
+    }

@@ -1,0 +1,86 @@
+"""Names and tags for every resource, in one place.
+
+Names follow :func:`contract.naming.resource_name`. Tags are applied by one SDK-side stack
+transformation to every resource whose provider type accepts ``tags``, so they sit in each
+resource's own inputs: visible to ``pulumi preview``, to the policy pack (offline and online) and
+to the mocks, unlike provider ``default_tags`` or engine-side transforms.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import pulumi
+
+from contract import naming
+from contract.workloads import Workload
+from serverless_infra.settings import Settings
+
+NOT_BACKED_UP = "none"
+"""Backup tag of resources that hold no state to back up; stateful resources set their own."""
+
+
+@dataclass(frozen=True)
+class Namer:
+    """Builds canonical names for one environment."""
+
+    environment: str
+
+    def name(self, resource_type: str, qualifier: str | None = None) -> str:
+        return naming.resource_name(self.environment, resource_type, qualifier)
+
+    def role_name(self, workload: Workload) -> str:
+        """Each workload's execution role. Key policies refer to it before it exists, by ARN."""
+        return self.name("role", workload.key)
+
+    def role_arn(self, workload: Workload, account_id: str, partition: str = "aws") -> str:
+        return f"arn:{partition}:iam::{account_id}:role/{self.role_name(workload)}"
+
+
+def required_tags(settings: Settings) -> dict[str, str]:
+    """The tags every resource carries. Backup defaults to 'none' and stateful resources override it."""
+    return {
+        "Environment": settings.environment,
+        "CostCenter": settings.tags.cost_center,
+        "Owner": settings.tags.owner,
+        "Application": naming.APPLICATION,
+        "Backup": NOT_BACKED_UP,
+        "Compliance": settings.tags.compliance,
+    }
+
+
+def backup_tag(description: str) -> dict[str, str]:
+    """Explicit tags for a stateful resource: its backup regime, e.g. ``rds-automated-35d``."""
+    return {"Backup": description}
+
+
+@cache
+def _accepts_tags(resource_class: type) -> bool:
+    init = getattr(resource_class, "_internal_init", None)
+    return init is not None and "tags" in inspect.signature(init).parameters
+
+
+def tagging_transformation(tags: dict[str, str]) -> pulumi.ResourceTransformation:
+    """A transformation that gives every taggable resource the required tags and a Name tag.
+
+    A resource's own tags win only for Backup (and Name); the other required tags cannot be
+    overridden, so no component can mislabel its environment or owner.
+    """
+    enforced = {key: value for key, value in tags.items() if key != "Backup"}
+
+    def transform(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
+        if not isinstance(args.resource, pulumi.CustomResource) or not _accepts_tags(type(args.resource)):
+            return None
+        props: dict[str, Any] = dict(args.props)
+        base = {"Name": args.name, "Backup": tags["Backup"]}
+        own = props.get("tags") or {}
+        if isinstance(own, dict):
+            props["tags"] = {**base, **own, **enforced}
+        else:
+            props["tags"] = pulumi.Output.from_input(own).apply(lambda resolved: {**base, **(resolved or {}), **enforced})
+        return pulumi.ResourceTransformationResult(props, args.opts)
+
+    return transform

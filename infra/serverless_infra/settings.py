@@ -1,0 +1,306 @@
+"""Typed, validated settings read from stack configuration.
+
+Every value the program uses comes from here. Defaults live in Pulumi.yaml's config schema (the
+CLI applies them); this module checks types, ranges and relations between keys, and every error
+names the configuration key to fix, e.g. ``serverless-infra:provisionedConcurrencyMax``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import pulumi
+
+from contract.naming import APPLICATION, ENVIRONMENTS, REGION
+
+T = TypeVar("T")
+
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+_PG_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{1,256}$", re.UNICODE)
+
+
+class ConfigError(pulumi.RunError):
+    """A configuration value is missing or wrong. RunError makes the CLI print it without a traceback."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+
+
+@dataclass(frozen=True)
+class TagSettings:
+    cost_center: str
+    owner: str
+    compliance: str
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    vpc_cidr: str
+    availability_zone_count: int
+    nat_gateway: bool
+    endpoint_availability_zone_count: int
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    engine_version: str
+    instance_class: str
+    allocated_storage_gb: int
+    max_allocated_storage_gb: int
+    multi_az: bool
+    read_replica_count: int
+    backup_retention_days: int
+    deletion_protection: bool
+    final_snapshot: bool
+    performance_insights_retention_days: int
+    name: str
+    master_username: str
+    writer_user: str
+    reader_user: str
+    iam_auth: bool
+    statement_timeout_ms: int
+    connect_timeout_s: int
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    default_page_size: int
+    max_page_size: int
+    max_batch_orders: int
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    parameters_max_age_s: int
+    idempotency_ttl_s: int
+    iam_token_refresh_margin_s: int
+
+
+@dataclass(frozen=True)
+class ArtifactSettings:
+    noncurrent_version_days: int
+    abort_incomplete_upload_days: int
+
+
+@dataclass(frozen=True)
+class ComputeSettings:
+    memory_mb: int
+    timeout_s: int
+    reserved_concurrency: int
+    provisioned_concurrency_min: int
+    provisioned_concurrency_max: int
+    provisioned_target_utilization: float
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the program needs to know about one stack."""
+
+    environment: str
+    region: str
+    parameter_prefix: str
+    log_retention_days: int
+    tags: TagSettings
+    network: NetworkSettings
+    database: DatabaseSettings
+    api: ApiSettings
+    cache: CacheSettings
+    artifacts: ArtifactSettings
+    compute: ComputeSettings
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "prod"
+
+
+class _Reader:
+    """Reads one namespace of config and raises ConfigError naming the full key."""
+
+    def __init__(self, namespace: str) -> None:
+        self.namespace = namespace
+        self.config = pulumi.Config(namespace)
+
+    def key(self, name: str) -> str:
+        return f"{self.namespace}:{name}"
+
+    def text(self, name: str) -> str:
+        value = self.config.get(name)
+        if value is None or not value.strip():
+            raise ConfigError(self.key(name), "is required; set it with `pulumi config set`")
+        return value.strip()
+
+    def integer(self, name: str, low: int, high: int) -> int:
+        raw = self.text(name)
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(self.key(name), f"must be a whole number, got {raw!r}") from None
+        if not low <= value <= high:
+            raise ConfigError(self.key(name), f"must be between {low} and {high}, got {value}")
+        return value
+
+    def boolean(self, name: str) -> bool:
+        raw = self.text(name).lower()
+        if raw not in ("true", "false"):
+            raise ConfigError(self.key(name), f"must be true or false, got {raw!r}")
+        return raw == "true"
+
+    def decimal(self, name: str, low: float, high: float) -> float:
+        raw = self.text(name)
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(self.key(name), f"must be a number, got {raw!r}") from None
+        if not low <= value <= high:
+            raise ConfigError(self.key(name), f"must be between {low} and {high}, got {value}")
+        return value
+
+    def choice(self, name: str, choices: tuple[T, ...], convert: Callable[[str], T]) -> T:
+        raw = self.text(name)
+        try:
+            value = convert(raw)
+        except ValueError:
+            value = None  # type: ignore[assignment]
+        if value not in choices:
+            raise ConfigError(self.key(name), f"must be one of {', '.join(map(str, choices))}; got {raw!r}")
+        return value
+
+    def matching(self, name: str, pattern: re.Pattern[str], meaning: str) -> str:
+        value = self.text(name)
+        if not pattern.match(value):
+            raise ConfigError(self.key(name), f"must be {meaning}; got {value!r}")
+        return value
+
+
+def load_settings() -> Settings:
+    """Read and validate the current stack's configuration."""
+    aws = pulumi.Config("aws")
+    region = aws.get("region")
+    if region != REGION:
+        raise ConfigError("aws:region", f"this blueprint deploys to {REGION} only; got {region!r}")
+    read = _Reader(APPLICATION)
+    environment = read.choice("environment", ENVIRONMENTS, str)
+    settings = Settings(
+        environment=environment,
+        region=region,
+        parameter_prefix=read.matching("parameterPrefix", re.compile(r"^[A-Za-z0-9_.-]{1,64}$"), "letters, digits, '_', '.', '-'"),
+        log_retention_days=read.choice("logRetentionDays", LOG_RETENTION_DAYS, int),
+        tags=_tags(read),
+        network=_network(read),
+        database=_database(read),
+        api=_api(read),
+        cache=_cache(read),
+        artifacts=ArtifactSettings(
+            noncurrent_version_days=read.integer("artifactNoncurrentVersionDays", 1, 3650),
+            abort_incomplete_upload_days=read.integer("artifactAbortIncompleteUploadDays", 1, 365),
+        ),
+        compute=_compute(read),
+    )
+    return settings
+
+
+def _tags(read: _Reader) -> TagSettings:
+    meaning = "a tag value (letters, digits, spaces and _ . : / = + - @, at most 256)"
+    return TagSettings(
+        cost_center=read.matching("costCenter", _TAG_VALUE, meaning),
+        owner=read.matching("owner", _TAG_VALUE, meaning),
+        compliance=read.matching("compliance", _TAG_VALUE, meaning),
+    )
+
+
+def _network(read: _Reader) -> NetworkSettings:
+    raw_cidr = read.text("vpcCidr")
+    try:
+        network = ipaddress.IPv4Network(raw_cidr)
+    except ValueError as error:
+        raise ConfigError(read.key("vpcCidr"), f"must be an IPv4 network such as 10.40.0.0/16 ({error})") from None
+    if not 16 <= network.prefixlen <= 20:
+        raise ConfigError(read.key("vpcCidr"), f"must be a /16 to /20 network, got /{network.prefixlen}")
+    if not network.is_private:
+        raise ConfigError(read.key("vpcCidr"), f"must be a private (RFC 1918) range, got {network}")
+    zones = read.integer("availabilityZoneCount", 2, 6)
+    endpoint_zones = read.integer("endpointAvailabilityZoneCount", 1, 6)
+    if endpoint_zones > zones:
+        raise ConfigError(
+            read.key("endpointAvailabilityZoneCount"),
+            f"is {endpoint_zones} but the VPC spans only {zones} zones (availabilityZoneCount)",
+        )
+    return NetworkSettings(str(network), zones, read.boolean("natGateway"), endpoint_zones)
+
+
+def _database(read: _Reader) -> DatabaseSettings:
+    identifier = "a PostgreSQL identifier (lower-case letters, digits, _; at most 63)"
+    allocated = read.integer("dbAllocatedStorageGb", 20, 65536)
+    maximum = read.integer("dbMaxAllocatedStorageGb", 20, 65536)
+    if maximum < allocated:
+        raise ConfigError(read.key("dbMaxAllocatedStorageGb"), f"({maximum}) is below dbAllocatedStorageGb ({allocated})")
+    insights = read.integer("dbPerformanceInsightsRetentionDays", 7, 731)
+    if insights != 7 and insights % 31 != 0:
+        raise ConfigError(read.key("dbPerformanceInsightsRetentionDays"), f"must be 7 or a multiple of 31, got {insights}")
+    writer = read.matching("dbWriterUser", _PG_IDENTIFIER, identifier)
+    reader = read.matching("dbReaderUser", _PG_IDENTIFIER, identifier)
+    master = read.matching("dbMasterUsername", _PG_IDENTIFIER, identifier)
+    if len({writer, reader, master}) != 3:
+        raise ConfigError(read.key("dbReaderUser"), "dbMasterUsername, dbWriterUser and dbReaderUser must all differ")
+    return DatabaseSettings(
+        engine_version=read.matching("dbEngineVersion", re.compile(r"^1[4-9](\.\d+)?$"), "a PostgreSQL version 14 or later, e.g. 16 or 16.4"),
+        instance_class=read.matching("dbInstanceClass", re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$"), "an RDS class such as db.t4g.micro"),
+        allocated_storage_gb=allocated,
+        max_allocated_storage_gb=maximum,
+        multi_az=read.boolean("dbMultiAz"),
+        read_replica_count=read.integer("dbReadReplicaCount", 1, 5),
+        backup_retention_days=read.integer("dbBackupRetentionDays", 1, 35),
+        deletion_protection=read.boolean("dbDeletionProtection"),
+        final_snapshot=read.boolean("dbFinalSnapshot"),
+        performance_insights_retention_days=insights,
+        name=read.matching("dbName", _PG_IDENTIFIER, identifier),
+        master_username=master,
+        writer_user=writer,
+        reader_user=reader,
+        iam_auth=read.boolean("dbIamAuth"),
+        statement_timeout_ms=read.integer("dbStatementTimeoutMs", 100, 900_000),
+        connect_timeout_s=read.integer("dbConnectTimeoutS", 1, 60),
+    )
+
+
+def _api(read: _Reader) -> ApiSettings:
+    maximum = read.integer("apiMaxPageSize", 1, 1000)
+    default = read.integer("apiDefaultPageSize", 1, 1000)
+    if default > maximum:
+        raise ConfigError(read.key("apiDefaultPageSize"), f"({default}) exceeds apiMaxPageSize ({maximum})")
+    return ApiSettings(default, maximum, read.integer("apiMaxBatchOrders", 1, 500))
+
+
+def _cache(read: _Reader) -> CacheSettings:
+    return CacheSettings(
+        parameters_max_age_s=read.integer("parametersMaxAgeS", 1, 86_400),
+        idempotency_ttl_s=read.integer("idempotencyTtlS", 60, 30 * 86_400),
+        iam_token_refresh_margin_s=read.integer("iamTokenRefreshMarginS", 10, 600),
+    )
+
+
+def _compute(read: _Reader) -> ComputeSettings:
+    reserved = read.integer("reservedConcurrency", 1, 10_000)
+    low = read.integer("provisionedConcurrencyMin", 0, 10_000)
+    high = read.integer("provisionedConcurrencyMax", 0, 10_000)
+    if high > reserved:
+        raise ConfigError(
+            read.key("provisionedConcurrencyMax"),
+            f"({high}) exceeds reservedConcurrency ({reserved}); provisioned concurrency is drawn from the reservation",
+        )
+    if low > high:
+        raise ConfigError(read.key("provisionedConcurrencyMin"), f"({low}) exceeds provisionedConcurrencyMax ({high})")
+    return ComputeSettings(
+        memory_mb=read.integer("functionMemoryMb", 128, 10_240),
+        timeout_s=read.integer("functionTimeoutS", 1, 29),
+        reserved_concurrency=reserved,
+        provisioned_concurrency_min=low,
+        provisioned_concurrency_max=high,
+        provisioned_target_utilization=read.decimal("provisionedConcurrencyTargetUtilization", 0.1, 0.9),
+    )

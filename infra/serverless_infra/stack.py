@@ -1,0 +1,117 @@
+"""Compose the components of one stack from its settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from contract.parameters import Category
+from serverless_infra.account import availability_zones, current_account
+from serverless_infra.components.artifacts import Artifacts, ArtifactsArgs
+from serverless_infra.components.database import Database, DatabaseArgs
+from serverless_infra.components.keys import KeyPurpose, Keys, KeysArgs, purpose_of
+from serverless_infra.components.network import Network, NetworkArgs
+from serverless_infra.components.parameters import Parameters, ParametersArgs
+from serverless_infra.naming import Namer, required_tags, tagging_transformation
+from serverless_infra.settings import Settings
+
+
+@dataclass(frozen=True)
+class Stack:
+    """The composed components, for exports (and for later components to build on)."""
+
+    settings: Settings
+    keys: Keys
+    network: Network
+    database: Database
+    parameters: Parameters
+    artifacts: Artifacts
+
+
+def build(settings: Settings) -> Stack:
+    pulumi.runtime.register_stack_transformation(tagging_transformation(required_tags(settings)))
+    namer = Namer(settings.environment)
+    account = current_account(settings.region)
+    production = settings.is_production
+
+    keys = Keys(namer.name("keys"), KeysArgs(namer, account, deletion_window_days=30 if production else 7))
+    network = Network(
+        namer.name("network"),
+        NetworkArgs(
+            namer=namer,
+            settings=settings.network,
+            account=account,
+            availability_zones=availability_zones(),
+            logs_key_arn=keys.arn(KeyPurpose.LOGS),
+            log_retention_days=settings.log_retention_days,
+        ),
+    )
+    database = Database(
+        namer.name("database"),
+        DatabaseArgs(
+            namer=namer,
+            settings=settings.database,
+            subnet_ids=[subnet.id for subnet in network.database_subnets],
+            security_group_id=network.database_security_group.id,
+            key_arn=keys.arn(KeyPurpose.DATABASE),
+            logs_key_arn=keys.arn(KeyPurpose.LOGS),
+            log_retention_days=settings.log_retention_days,
+        ),
+    )
+    parameters = Parameters(
+        namer.name("parameters"),
+        ParametersArgs(
+            namer=namer,
+            prefix=settings.parameter_prefix,
+            environment=settings.environment,
+            key_arns={category: keys.arn(purpose_of(category)) for category in Category},
+            values=parameter_values(settings, database),
+        ),
+    )
+    artifacts = Artifacts(
+        namer.name("artifacts"),
+        ArtifactsArgs(
+            namer=namer,
+            settings=settings.artifacts,
+            key_arn=keys.arn(KeyPurpose.ARTIFACTS),
+            account_id=account.account_id,
+            force_destroy=not production,
+        ),
+    )
+    return Stack(settings, keys, network, database, parameters, artifacts)
+
+
+def parameter_values(settings: Settings, database: Database) -> dict[str, pulumi.Input[str]]:
+    """Values of the non-generated parameters, keyed "category/name" as in contract.parameters."""
+    db, api, cache = settings.database, settings.api, settings.cache
+    return {
+        "database/writer_host": database.writer_address,
+        "database/reader_host": database.reader_address,
+        "database/port": database.port.apply(str),
+        "database/name": db.name,
+        "database/writer_user": db.writer_user,
+        "database/reader_user": db.reader_user,
+        "database/iam_auth": str(db.iam_auth).lower(),
+        "database/statement_timeout_ms": str(db.statement_timeout_ms),
+        "database/connect_timeout_s": str(db.connect_timeout_s),
+        "api/default_page_size": str(api.default_page_size),
+        "api/max_page_size": str(api.max_page_size),
+        "api/max_batch_orders": str(api.max_batch_orders),
+        "cache/parameters_max_age_s": str(cache.parameters_max_age_s),
+        "cache/idempotency_ttl_s": str(cache.idempotency_ttl_s),
+        "cache/iam_token_refresh_margin_s": str(cache.iam_token_refresh_margin_s),
+    }
+
+
+def export_outputs(stack: Stack) -> None:
+    pulumi.export("vpcId", stack.network.vpc.id)
+    pulumi.export("applicationSubnetIds", [s.id for s in stack.network.application_subnets])
+    pulumi.export("databaseSubnetIds", [s.id for s in stack.network.database_subnets])
+    pulumi.export("functionSecurityGroupId", stack.network.function_security_group.id)
+    pulumi.export("databaseWriterEndpoint", stack.database.writer_address)
+    pulumi.export("databaseReaderEndpoint", stack.database.reader_address)
+    pulumi.export("databaseMasterSecretArn", stack.database.master_secret_arn)
+    pulumi.export("parameterPrefix", f"/{stack.settings.parameter_prefix}/{stack.settings.environment}/")
+    pulumi.export("keyAliases", {purpose.value: alias.name for purpose, alias in stack.keys.aliases.items()})
+    pulumi.export("artifactBucket", stack.artifacts.bucket.bucket)

@@ -1,0 +1,183 @@
+"""Run a Pulumi Python program under the official mocks, exactly as the CLI would start it.
+
+The CLI's Python language host puts the program's main directory first on ``sys.path``, runs the
+working directory at the project root, passes configuration in ``PULUMI_CONFIG`` and runs the main
+directory with ``runpy.run_path`` inside ``run_in_stack``. This module does the same, in-process,
+so an import or configuration mistake that would break ``pulumi up`` breaks here first.
+
+Each run starts from a fresh runtime (new settings, new root stack, new mocks) and restores the
+process environment afterwards, so runs can follow each other in one test worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import runpy
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import rpc
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+from offline.mocks import AwsMocks, RecordingMonitor, ResourceRecord
+from offline.project import PulumiProject, StackConfig, load_stack_config
+
+
+class ProgramError(Exception):
+    """The program failed to run; ``__cause__`` holds the program's own exception."""
+
+
+@dataclass
+class ProgramRun:
+    """Everything a program registered in one run."""
+
+    project: PulumiProject
+    stack: str
+    config: StackConfig
+    resources: list[ResourceRecord]
+    outputs: dict[str, Any]
+    secret_outputs: frozenset[str]
+    stack_urn: str = ""
+    warnings: list[str] = field(default_factory=list)
+    invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def of_type(self, type_token: str) -> list[ResourceRecord]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def named(self, type_token: str, name: str) -> ResourceRecord:
+        matches = [r for r in self.resources if r.type == type_token and r.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} resources of type {type_token} named {name!r}")
+        return matches[0]
+
+    def by_urn(self, urn: str) -> ResourceRecord:
+        for record in self.resources:
+            if record.urn == urn:
+                return record
+        raise KeyError(urn)
+
+    def children_of(self, parent: ResourceRecord) -> list[ResourceRecord]:
+        return [r for r in self.resources if r.parent == parent.urn]
+
+
+def run_program(
+    project_dir: Path | str,
+    stack: str,
+    *,
+    config: StackConfig | None = None,
+    config_overrides: Mapping[str, Any | None] | None = None,
+    preview: bool = False,
+) -> ProgramRun:
+    """Run the project's program for ``stack`` under mocks and return what it registered."""
+    project = PulumiProject.load(project_dir)
+    stack_config = config if config is not None else load_stack_config(project, stack)
+    if config_overrides:
+        stack_config = stack_config.with_overrides(config_overrides)
+    region = stack_config.values.get("aws:region") or "us-east-1"
+    mocks = AwsMocks(region=region)
+    monitor = RecordingMonitor(mocks)
+    warnings: list[str] = []
+    with _program_process_state(project, stack_config), _captured_engine_logs(warnings):
+        pulumi.runtime.set_mocks(mocks, project=project.name, stack=stack, preview=preview, monitor=monitor)
+        pulumi_settings.ROOT.set(None)  # run_in_stack registers the root stack, as the CLI does
+        pulumi_settings.SETTINGS.rpc_manager.clear()
+        pulumi_settings.SETTINGS.outputs.clear()
+        main = str(project.main_path)
+        try:
+            _sync_await(run_in_stack(lambda: _run_main(main)))
+        except Exception as error:
+            raise ProgramError(f"program {project.name!r} failed for stack {stack!r}: {error}") from error
+        outputs = {name: rpc.unwrap_rpc_secret(value) for name, value in monitor.stack_outputs.items()}
+        secret_outputs = frozenset(name for name, value in monitor.stack_outputs.items() if rpc.is_rpc_secret(value))
+    warnings.extend(mocks.warnings)
+    resources = [monitor.records[urn] for urn in monitor.order]
+    return ProgramRun(
+        project=project,
+        stack=stack,
+        config=stack_config,
+        resources=resources,
+        outputs=outputs,
+        secret_outputs=secret_outputs,
+        stack_urn=monitor.stack_urn,
+        warnings=warnings,
+        invokes=[(invoke.token, invoke.args) for invoke in mocks.invokes],
+    )
+
+
+def _run_main(main: str) -> None:
+    runpy.run_path(main, run_name="__main__")
+
+
+@contextlib.contextmanager
+def _program_process_state(project: PulumiProject, config: StackConfig) -> Iterator[None]:
+    """Set cwd, sys.path and environment as the language host does; restore them afterwards."""
+    saved_environ = dict(os.environ)
+    saved_path = list(sys.path)
+    saved_modules = dict(sys.modules)
+    saved_cwd = Path.cwd()
+    main_dir = project.main_path if project.main_path.is_dir() else project.main_path.parent
+    try:
+        os.environ.update(config.environment())
+        os.environ["PULUMI_PROJECT"] = project.name
+        # Only the main directory and installed packages are importable, as under the CLI; modules
+        # of the project imported earlier by the caller are forgotten so the program imports its own.
+        sys.path[:] = [str(main_dir), *(entry for entry in saved_path if not _inside(entry, project.directory))]
+        for name in [name for name, module in sys.modules.items() if _is_project_module(module, project.directory)]:
+            del sys.modules[name]
+        os.chdir(project.directory)
+        yield
+    finally:
+        os.chdir(saved_cwd)
+        sys.path[:] = saved_path
+        sys.modules.clear()
+        sys.modules.update(saved_modules)
+        os.environ.clear()
+        os.environ.update(saved_environ)
+
+
+_HARNESS_DIR = Path(__file__).resolve().parent
+
+
+def _inside(entry: str, directory: Path) -> bool:
+    """A sys.path entry pointing into the project's sources (not at installed packages)."""
+    resolved = Path(entry or ".").resolve()
+    inside = resolved == directory or directory in resolved.parents
+    return inside and "site-packages" not in resolved.parts
+
+
+def _is_project_module(module: object, directory: Path) -> bool:
+    """A module loaded from the project's sources, other than this harness itself."""
+    filename = getattr(module, "__file__", None)
+    if not filename:
+        return False
+    path = Path(filename).resolve()
+    return directory in path.parents and _HARNESS_DIR not in path.parents and ".nox" not in path.parts and "venv" not in path.parts
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self, sink: list[str]) -> None:
+        super().__init__(logging.WARNING)
+        self.sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.sink.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def _captured_engine_logs(sink: list[str]) -> Iterator[None]:
+    """pulumi.log.warn under mocks goes to the root logger; keep warnings for the report."""
+    handler = _ListHandler(sink)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)

@@ -1,0 +1,385 @@
+"""Pulumi mocks that answer like AWS would, and remember everything the program registered.
+
+Resource registrations get back their inputs plus the attributes AWS computes (ids, ARNs,
+endpoints) with plausible, deterministic values. Invokes the AWS provider commonly serves (caller
+identity, region, partition, availability zones, IAM policy documents, AMIs) get canned answers;
+any other invoke gets an empty answer and is recorded as a warning, so a program that depends on
+one is noticed rather than silently mis-modelled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+
+ACCOUNT_ID = "123456789012"
+DEFAULT_REGION = "us-east-1"
+DEPLOYER_ROLE = "serverless-infra-deployer"
+
+
+@dataclass
+class ResourceRecord:
+    """One registered resource, with what the engine would know about it."""
+
+    type: str
+    name: str
+    urn: str
+    custom: bool
+    parent: str = ""
+    inputs: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    id: str = ""
+    provider: str = ""
+    dependencies: list[str] = field(default_factory=list)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    protect: bool = False
+    raw_inputs: Any = None  # the protobuf Struct the engine received, for re-marshalling as-is
+
+
+@dataclass
+class InvokeRecord:
+    token: str
+    args: dict[str, Any]
+
+
+class AwsMocks(pulumi.runtime.Mocks):
+    """Answers resource registrations and invokes; records both."""
+
+    def __init__(self, region: str = DEFAULT_REGION, account_id: str = ACCOUNT_ID) -> None:
+        self.region = region
+        self.account_id = account_id
+        self.invokes: list[InvokeRecord] = []
+        self.warnings: list[str] = []
+        self._invoke_answers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+            "aws:index/getCallerIdentity:getCallerIdentity": self._caller_identity,
+            "aws:index/getRegion:getRegion": self._region,
+            "aws:index/getPartition:getPartition": self._partition,
+            "aws:index/getAvailabilityZones:getAvailabilityZones": self._availability_zones,
+            "aws:iam/getPolicyDocument:getPolicyDocument": _policy_document,
+            "aws:iam/getSessionContext:getSessionContext": self._session_context,
+            "aws:ec2/getAmi:getAmi": self._ami,
+        }
+
+    # -- resources -----------------------------------------------------------------------------
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        physical = _physical_name(args.typ, args.name, args.inputs)
+        resource_id = args.resource_id or physical
+        state = dict(args.inputs)
+        computed = _COMPUTED.get(args.typ)
+        service = _service_of(args.typ)
+        state.setdefault("arn", f"arn:aws:{service}:{self.region}:{self.account_id}:{_kind_of(args.typ)}/{physical}")
+        if computed is not None:
+            state.update(computed(self, physical, args.inputs))
+        return resource_id, state
+
+    # -- invokes -------------------------------------------------------------------------------
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
+        call_args = dict(args.args)
+        self.invokes.append(InvokeRecord(args.token, call_args))
+        answer = self._invoke_answers.get(args.token)
+        if answer is None:
+            self.warnings.append(f"no offline answer for invoke {args.token}; it returned nothing")
+            return {}
+        return answer(call_args)
+
+    def _caller_identity(self, _: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "accountId": self.account_id,
+            "arn": f"arn:aws:sts::{self.account_id}:assumed-role/{DEPLOYER_ROLE}/offline",
+            "userId": "AROAOFFLINEOFFLINE:offline",
+            "id": self.account_id,
+        }
+
+    def _region(self, _: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "name": self.region,
+            "region": self.region,
+            "id": self.region,
+            "description": "US East (N. Virginia)",
+            "endpoint": f"ec2.{self.region}.amazonaws.com",
+        }
+
+    def _partition(self, _: dict[str, Any]) -> dict[str, Any]:
+        return {"partition": "aws", "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws", "id": "aws"}
+
+    def _availability_zones(self, _: dict[str, Any]) -> dict[str, Any]:
+        letters = "abcdef"
+        return {
+            "names": [f"{self.region}{letter}" for letter in letters],
+            "zoneIds": [f"use1-az{index + 1}" for index in range(len(letters))],
+            "groupNames": [self.region] * len(letters),
+            "id": self.region,
+            "state": "available",
+        }
+
+    def _session_context(self, args: dict[str, Any]) -> dict[str, Any]:
+        arn = str(args.get("arn", ""))
+        prefix = f"arn:aws:sts::{self.account_id}:assumed-role/"
+        if arn.startswith(prefix):
+            role, _, session = arn[len(prefix):].partition("/")
+            issuer = f"arn:aws:iam::{self.account_id}:role/{role}"
+            return {"arn": arn, "issuerArn": issuer, "issuerName": role, "issuerId": "AROAOFFLINE", "sessionName": session}
+        return {"arn": arn, "issuerArn": arn, "issuerName": arn.rsplit("/", 1)[-1], "issuerId": "", "sessionName": ""}
+
+    def _ami(self, args: dict[str, Any]) -> dict[str, Any]:
+        digest = hashlib.sha256(json.dumps(args, sort_keys=True, default=str).encode()).hexdigest()
+        return {"id": f"ami-{digest[:17]}", "imageId": f"ami-{digest[:17]}", "architecture": "arm64", "name": "offline"}
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The SDK's mock monitor, also keeping what the engine sees of each registration.
+
+    The mock monitor hands :class:`AwsMocks` only type, name and inputs; the policy engine also
+    needs parents, dependencies and property dependencies, which only the raw request carries.
+    """
+
+    def __init__(self, mocks: AwsMocks) -> None:
+        super().__init__(mocks)
+        self.records: dict[str, ResourceRecord] = {}
+        self.order: list[str] = []
+        self.stack_urn = ""
+        self.stack_outputs: dict[str, Any] = {}
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            self.stack_urn = response.urn
+            return response
+        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        registration = self.resources.get(response.urn)
+        record = ResourceRecord(
+            type=request.type,
+            name=request.name,
+            urn=response.urn,
+            custom=bool(request.custom),
+            parent=request.parent,
+            inputs=dict(inputs),
+            outputs=dict(registration.state) if registration is not None else {},
+            id=response.id,
+            provider=request.provider,
+            dependencies=list(request.dependencies),
+            property_dependencies={key: list(value.urns) for key, value in request.propertyDependencies.items()},
+            protect=bool(request.protect),
+            raw_inputs=request.object,
+        )
+        if response.urn not in self.records:
+            self.order.append(response.urn)
+        self.records[response.urn] = record
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        """Component and stack outputs (``register_outputs``/``pulumi.export``), secrets still wrapped."""
+        outputs = dict(rpc.deserialize_properties(request.outputs, keep_unknowns=True))
+        if request.urn == self.stack_urn:
+            self.stack_outputs = outputs
+        elif request.urn in self.records:
+            self.records[request.urn].outputs = outputs
+        return super().RegisterResourceOutputs(request)
+
+
+# -- computed attributes per resource type ---------------------------------------------------------
+ComputedFn = Callable[[AwsMocks, str, Mapping[str, Any]], dict[str, Any]]
+
+
+def _rds_instance(mocks: AwsMocks, physical: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    address = f"{physical}.c0ffee0ffline.{mocks.region}.rds.amazonaws.com"
+    port = inputs.get("port") or 5432
+    computed: dict[str, Any] = {
+        "address": address,
+        "endpoint": f"{address}:{port}",
+        "port": port,
+        "identifier": inputs.get("identifier") or physical,
+        "resourceId": "db-" + _digest(physical)[:26].upper(),
+        "arn": f"arn:aws:rds:{mocks.region}:{mocks.account_id}:db:{inputs.get('identifier') or physical}",
+    }
+    if inputs.get("manageMasterUserPassword"):
+        computed["masterUserSecrets"] = [
+            {
+                "secretArn": f"arn:aws:secretsmanager:{mocks.region}:{mocks.account_id}:secret:rds!{physical}-AbCdEf",
+                "kmsKeyId": inputs.get("masterUserSecretKmsKeyId") or "",
+                "secretStatus": "active",
+            }
+        ]
+    return computed
+
+
+def _kms_key(mocks: AwsMocks, physical: str, _: Mapping[str, Any]) -> dict[str, Any]:
+    key_id = _uuid_like(physical)
+    return {"keyId": key_id, "arn": f"arn:aws:kms:{mocks.region}:{mocks.account_id}:key/{key_id}"}
+
+
+def _kms_alias(mocks: AwsMocks, physical: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    name = inputs.get("name") or f"alias/{physical}"
+    return {"arn": f"arn:aws:kms:{mocks.region}:{mocks.account_id}:{name}", "targetKeyArn": inputs.get("targetKeyId", "")}
+
+
+def _s3_bucket(_: AwsMocks, physical: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    bucket = inputs.get("bucket") or physical
+    return {
+        "bucket": bucket,
+        "arn": f"arn:aws:s3:::{bucket}",
+        "bucketDomainName": f"{bucket}.s3.amazonaws.com",
+        "bucketRegionalDomainName": f"{bucket}.s3.us-east-1.amazonaws.com",
+    }
+
+
+def _log_group(mocks: AwsMocks, physical: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    name = inputs.get("name") or physical
+    return {"name": name, "arn": f"arn:aws:logs:{mocks.region}:{mocks.account_id}:log-group:{name}"}
+
+
+def _iam_role(mocks: AwsMocks, physical: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    name = inputs.get("name") or physical
+    return {"name": name, "arn": f"arn:aws:iam::{mocks.account_id}:role/{name}", "uniqueId": "AROA" + _digest(name)[:17].upper()}
+
+
+def _iam_policy(mocks: AwsMocks, physical: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    name = inputs.get("name") or physical
+    return {"name": name, "arn": f"arn:aws:iam::{mocks.account_id}:policy/{name}"}
+
+
+def _vpc_endpoint(mocks: AwsMocks, physical: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    service = str(inputs.get("serviceName", ""))
+    return {
+        "prefixListId": "pl-" + _digest(service)[:8] if inputs.get("vpcEndpointType") == "Gateway" else None,
+        "dnsEntries": [{"dnsName": f"{physical}.{service}.vpce.amazonaws.com", "hostedZoneId": "Z7HUB22UULQXV"}],
+        "arn": f"arn:aws:ec2:{mocks.region}:{mocks.account_id}:vpc-endpoint/{physical}",
+    }
+
+
+def _ssm_parameter(mocks: AwsMocks, physical: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    name = str(inputs.get("name") or physical)
+    return {"name": name, "arn": f"arn:aws:ssm:{mocks.region}:{mocks.account_id}:parameter{name}", "version": 1}
+
+
+def _secret(mocks: AwsMocks, physical: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    name = inputs.get("name") or physical
+    return {"arn": f"arn:aws:secretsmanager:{mocks.region}:{mocks.account_id}:secret:{name}-AbCdEf"}
+
+
+def _random_password(_: AwsMocks, physical: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    length = int(inputs.get("length") or 32)
+    return {"result": (_digest(physical) * 4)[:length], "bcryptHash": "$2a$10$" + _digest(physical)[:53]}
+
+
+def _sqs_queue(mocks: AwsMocks, physical: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    name = inputs.get("name") or physical
+    return {
+        "name": name,
+        "arn": f"arn:aws:sqs:{mocks.region}:{mocks.account_id}:{name}",
+        "url": f"https://sqs.{mocks.region}.amazonaws.com/{mocks.account_id}/{name}",
+    }
+
+
+def _lambda_function(mocks: AwsMocks, physical: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    name = inputs.get("name") or physical
+    arn = f"arn:aws:lambda:{mocks.region}:{mocks.account_id}:function:{name}"
+    return {
+        "name": name,
+        "arn": arn,
+        "qualifiedArn": f"{arn}:1",
+        "version": "1",
+        "invokeArn": f"arn:aws:apigateway:{mocks.region}:lambda:path/2015-03-31/functions/{arn}/invocations",
+    }
+
+
+def _rest_api(mocks: AwsMocks, physical: str, _: Mapping[str, Any]) -> dict[str, Any]:
+    api_id = _digest(physical)[:10]
+    return {
+        "rootResourceId": _digest(api_id)[:10],
+        "executionArn": f"arn:aws:execute-api:{mocks.region}:{mocks.account_id}:{api_id}",
+        "arn": f"arn:aws:apigateway:{mocks.region}::/restapis/{api_id}",
+    }
+
+
+def _sns_topic(mocks: AwsMocks, physical: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    name = inputs.get("name") or physical
+    return {"name": name, "arn": f"arn:aws:sns:{mocks.region}:{mocks.account_id}:{name}"}
+
+
+_COMPUTED: dict[str, ComputedFn] = {
+    "aws:rds/instance:Instance": _rds_instance,
+    "aws:kms/key:Key": _kms_key,
+    "aws:kms/alias:Alias": _kms_alias,
+    "aws:s3/bucket:Bucket": _s3_bucket,
+    "aws:s3/bucketV2:BucketV2": _s3_bucket,
+    "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:iam/role:Role": _iam_role,
+    "aws:iam/policy:Policy": _iam_policy,
+    "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_endpoint,
+    "aws:ssm/parameter:Parameter": _ssm_parameter,
+    "aws:secretsmanager/secret:Secret": _secret,
+    "random:index/randomPassword:RandomPassword": _random_password,
+    "aws:sqs/queue:Queue": _sqs_queue,
+    "aws:lambda/function:Function": _lambda_function,
+    "aws:apigateway/restApi:RestApi": _rest_api,
+    "aws:sns/topic:Topic": _sns_topic,
+}
+
+
+def _policy_document(args: dict[str, Any]) -> dict[str, Any]:
+    """Render ``aws.iam.get_policy_document`` arguments to IAM JSON, as the provider does."""
+    statements = []
+    for raw in args.get("statements") or []:
+        statement: dict[str, Any] = {}
+        if raw.get("sid"):
+            statement["Sid"] = raw["sid"]
+        statement["Effect"] = raw.get("effect") or "Allow"
+        for source, target in (("actions", "Action"), ("notActions", "NotAction"), ("resources", "Resource"), ("notResources", "NotResource")):
+            if raw.get(source):
+                values = list(raw[source])
+                statement[target] = values[0] if len(values) == 1 else values
+        for source, target in (("principals", "Principal"), ("notPrincipals", "NotPrincipal")):
+            if raw.get(source):
+                principal: dict[str, Any] = {}
+                for entry in raw[source]:
+                    identifiers = list(entry.get("identifiers") or [])
+                    principal[entry["type"]] = identifiers[0] if len(identifiers) == 1 else identifiers
+                statement[target] = principal
+        if raw.get("conditions"):
+            condition: dict[str, dict[str, Any]] = {}
+            for entry in raw["conditions"]:
+                values = list(entry.get("values") or [])
+                condition.setdefault(entry["test"], {})[entry["variable"]] = values[0] if len(values) == 1 else values
+            statement["Condition"] = condition
+        statements.append(statement)
+    document = {"Version": args.get("version") or "2012-10-17", "Statement": statements}
+    return {"json": json.dumps(document, indent=2), "minifiedJson": json.dumps(document, separators=(",", ":")), "id": _digest(json.dumps(document))}
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _uuid_like(text: str) -> str:
+    d = _digest(text)
+    return f"{d[:8]}-{d[8:12]}-{d[12:16]}-{d[16:20]}-{d[20:32]}"
+
+
+def _service_of(type_token: str) -> str:
+    package, _, rest = type_token.partition(":")
+    module = rest.split("/", 1)[0] if "/" in rest else rest.split(":", 1)[0]
+    return module.rstrip("_") if package == "aws" else package
+
+
+def _kind_of(type_token: str) -> str:
+    return type_token.rsplit(":", 1)[-1].lower()
+
+
+_NAME_INPUTS = ("name", "bucket", "identifier", "functionName", "topicName", "roleName")
+
+
+def _physical_name(type_token: str, logical: str, inputs: Mapping[str, Any]) -> str:
+    """The name AWS would know the resource by: an explicit name input, else a Pulumi auto-name."""
+    for key in _NAME_INPUTS:
+        value = inputs.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return f"{logical}-{_digest(type_token + logical)[:7]}"
