@@ -7,6 +7,7 @@ reused between runs (uv makes both fast).
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import nox
 
@@ -17,7 +18,9 @@ nox.options.sessions = ["lint", "unit", "integration", "e2e"]
 
 PYTHON = "3.11"
 CONSTRAINTS = ("-c", "constraints.txt")
-LINTED = ("contract", "offline", "infra", "function", "policies", "tests", "noxfile.py")
+LINTED = tuple(
+    path for path in ("contract", "offline", "infra", "function", "local", "policies", "tests", "noxfile.py") if Path(path).exists()
+)
 TYPED = ("contract", "offline", "infra/serverless_infra", "infra/__main__.py")
 WORKERS = os.environ.get("PYTEST_WORKERS", "auto")
 

@@ -13,11 +13,9 @@ APPLICATION: Final = "serverless-infra"
 ENVIRONMENTS: Final = ("dev", "staging", "prod")
 REGION: Final = "us-east-1"
 
-_TOKEN = r"[a-z0-9]+(?:-[a-z0-9]+)*"
-NAME_PATTERN: Final = re.compile(
-    rf"^{re.escape(APPLICATION)}-(?P<env>{'|'.join(ENVIRONMENTS)})-(?P<rest>{_TOKEN})$"
-)
-_TOKEN_RE: Final = re.compile(rf"^{_TOKEN}$")
+_SEGMENT = r"[a-z0-9]+(?:-[a-z0-9]+)*"
+NAME_PATTERN: Final = re.compile(rf"^{re.escape(APPLICATION)}-(?P<env>{'|'.join(ENVIRONMENTS)})-(?P<rest>{_SEGMENT})$")
+_SEGMENT_RE: Final = re.compile(rf"^{_SEGMENT}$")
 
 
 def resource_name(environment: str, resource_type: str, qualifier: str | None = None) -> str:
@@ -31,7 +29,7 @@ def resource_name(environment: str, resource_type: str, qualifier: str | None = 
         raise ValueError(f"unknown environment {environment!r}; expected one of {ENVIRONMENTS}")
     parts = [resource_type] + ([qualifier] if qualifier else [])
     for part in parts:
-        if not _TOKEN_RE.match(part):
+        if not _SEGMENT_RE.match(part):
             raise ValueError(f"name part {part!r} must be lower-case letters, digits and hyphens")
     return f"{APPLICATION}-{environment}-{'-'.join(parts)}"
 
@@ -40,6 +38,7 @@ def environment_of(name: str) -> str | None:
     """Return the environment a canonical name belongs to, or None when it is not canonical."""
     match = NAME_PATTERN.match(name)
     return match.group("env") if match else None
+
 
 REQUIRED_TAG_KEYS: Final = ("Environment", "CostCenter", "Owner", "Application", "Backup", "Compliance")
 """Tags every taggable resource carries; the program sets them, the policy pack checks them."""

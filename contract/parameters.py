@@ -9,11 +9,11 @@ the program derives from a resource from one set in stack configuration or gener
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Final
 
 
-class Category(str, Enum):
+class Category(StrEnum):
     """A parameter category. Each has its own KMS key and its own IAM path grant."""
 
     DATABASE = "database"
@@ -21,7 +21,7 @@ class Category(str, Enum):
     CACHE = "cache"
 
 
-class Source(str, Enum):
+class Source(StrEnum):
     """Where the program takes a parameter's value from."""
 
     RESOURCE = "resource"  # an attribute of a resource the program creates (an endpoint, a URL)
@@ -76,9 +76,16 @@ PARAMETERS: Final[tuple[ParameterSpec, ...]] = (
         "HMAC key that signs pagination cursors so callers cannot forge them.",
         sensitive=True,
     ),
-    ParameterSpec(Category.CACHE, "parameters_max_age_s", Source.CONFIG, "How long the function caches these parameters."),
+    ParameterSpec(
+        Category.CACHE, "parameters_max_age_s", Source.CONFIG, "How long the function caches these parameters."
+    ),
     ParameterSpec(Category.CACHE, "idempotency_ttl_s", Source.CONFIG, "How long an Idempotency-Key is remembered."),
-    ParameterSpec(Category.CACHE, "iam_token_refresh_margin_s", Source.CONFIG, "Refresh an IAM auth token this long before it expires."),
+    ParameterSpec(
+        Category.CACHE,
+        "iam_token_refresh_margin_s",
+        Source.CONFIG,
+        "Refresh an IAM auth token this long before it expires.",
+    ),
 )
 
 
@@ -96,7 +103,7 @@ def relative_name(full_name: str, prefix: str, environment: str) -> tuple[Catego
     root = f"/{prefix}/{environment}/"
     if not full_name.startswith(root):
         raise ValueError(f"parameter {full_name!r} is not under {root!r}")
-    category_value, _, name = full_name[len(root):].partition("/")
+    category_value, _, name = full_name[len(root) :].partition("/")
     try:
         category = Category(category_value)
     except ValueError:

@@ -8,13 +8,13 @@ call to a function is one edit here, and every derived permission follows.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Final
 
 from contract.parameters import Category
 
 
-class DatabaseAccess(str, Enum):
+class DatabaseAccess(StrEnum):
     """Which PostgreSQL role a workload connects as."""
 
     NONE = "none"

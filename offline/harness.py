@@ -130,20 +130,28 @@ def _program_process_state(project: PulumiProject, config: StackConfig) -> Itera
         # Only the main directory and installed packages are importable, as under the CLI; modules
         # of the project imported earlier by the caller are forgotten so the program imports its own.
         sys.path[:] = [str(main_dir), *(entry for entry in saved_path if not _inside(entry, project.directory))]
-        for name in [name for name, module in sys.modules.items() if _is_project_module(module, project.directory)]:
-            del sys.modules[name]
+        _forget_project_modules(project.directory)
         os.chdir(project.directory)
         yield
     finally:
         os.chdir(saved_cwd)
         sys.path[:] = saved_path
-        sys.modules.clear()
-        sys.modules.update(saved_modules)
+        # Third-party modules stay imported (providers register themselves once per process);
+        # the program's own modules are dropped and the caller's earlier ones come back.
+        _forget_project_modules(project.directory)
+        sys.modules.update(
+            {name: module for name, module in saved_modules.items() if _is_project_module(module, project.directory)}
+        )
         os.environ.clear()
         os.environ.update(saved_environ)
 
 
 _HARNESS_DIR = Path(__file__).resolve().parent
+
+
+def _forget_project_modules(directory: Path) -> None:
+    for name in [name for name, module in list(sys.modules.items()) if _is_project_module(module, directory)]:
+        del sys.modules[name]
 
 
 def _inside(entry: str, directory: Path) -> bool:
@@ -159,7 +167,12 @@ def _is_project_module(module: object, directory: Path) -> bool:
     if not filename:
         return False
     path = Path(filename).resolve()
-    return directory in path.parents and _HARNESS_DIR not in path.parents and ".nox" not in path.parts and "venv" not in path.parts
+    return (
+        directory in path.parents
+        and _HARNESS_DIR not in path.parents
+        and ".nox" not in path.parts
+        and "venv" not in path.parts
+    )
 
 
 class _ListHandler(logging.Handler):

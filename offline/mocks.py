@@ -123,9 +123,15 @@ class AwsMocks(pulumi.runtime.Mocks):
         arn = str(args.get("arn", ""))
         prefix = f"arn:aws:sts::{self.account_id}:assumed-role/"
         if arn.startswith(prefix):
-            role, _, session = arn[len(prefix):].partition("/")
+            role, _, session = arn[len(prefix) :].partition("/")
             issuer = f"arn:aws:iam::{self.account_id}:role/{role}"
-            return {"arn": arn, "issuerArn": issuer, "issuerName": role, "issuerId": "AROAOFFLINE", "sessionName": session}
+            return {
+                "arn": arn,
+                "issuerArn": issuer,
+                "issuerName": role,
+                "issuerId": "AROAOFFLINE",
+                "sessionName": session,
+            }
         return {"arn": arn, "issuerArn": arn, "issuerName": arn.rsplit("/", 1)[-1], "issuerId": "", "sessionName": ""}
 
     def _ami(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -148,7 +154,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.stack_outputs: dict[str, Any] = {}
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type == "pulumi:pulumi:Stack":
             self.stack_urn = response.urn
             return response
@@ -181,7 +187,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             self.stack_outputs = outputs
         elif request.urn in self.records:
             self.records[request.urn].outputs = outputs
-        return super().RegisterResourceOutputs(request)
+        return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
 
 
 # -- computed attributes per resource type ---------------------------------------------------------
@@ -217,7 +223,10 @@ def _kms_key(mocks: AwsMocks, physical: str, _: Mapping[str, Any]) -> dict[str, 
 
 def _kms_alias(mocks: AwsMocks, physical: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     name = inputs.get("name") or f"alias/{physical}"
-    return {"arn": f"arn:aws:kms:{mocks.region}:{mocks.account_id}:{name}", "targetKeyArn": inputs.get("targetKeyId", "")}
+    return {
+        "arn": f"arn:aws:kms:{mocks.region}:{mocks.account_id}:{name}",
+        "targetKeyArn": inputs.get("targetKeyId", ""),
+    }
 
 
 def _s3_bucket(_: AwsMocks, physical: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -237,7 +246,11 @@ def _log_group(mocks: AwsMocks, physical: str, inputs: Mapping[str, Any]) -> dic
 
 def _iam_role(mocks: AwsMocks, physical: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     name = inputs.get("name") or physical
-    return {"name": name, "arn": f"arn:aws:iam::{mocks.account_id}:role/{name}", "uniqueId": "AROA" + _digest(name)[:17].upper()}
+    return {
+        "name": name,
+        "arn": f"arn:aws:iam::{mocks.account_id}:role/{name}",
+        "uniqueId": "AROA" + _digest(name)[:17].upper(),
+    }
 
 
 def _iam_policy(mocks: AwsMocks, physical: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -332,7 +345,12 @@ def _policy_document(args: dict[str, Any]) -> dict[str, Any]:
         if raw.get("sid"):
             statement["Sid"] = raw["sid"]
         statement["Effect"] = raw.get("effect") or "Allow"
-        for source, target in (("actions", "Action"), ("notActions", "NotAction"), ("resources", "Resource"), ("notResources", "NotResource")):
+        for source, target in (
+            ("actions", "Action"),
+            ("notActions", "NotAction"),
+            ("resources", "Resource"),
+            ("notResources", "NotResource"),
+        ):
             if raw.get(source):
                 values = list(raw[source])
                 statement[target] = values[0] if len(values) == 1 else values
@@ -351,7 +369,11 @@ def _policy_document(args: dict[str, Any]) -> dict[str, Any]:
             statement["Condition"] = condition
         statements.append(statement)
     document = {"Version": args.get("version") or "2012-10-17", "Statement": statements}
-    return {"json": json.dumps(document, indent=2), "minifiedJson": json.dumps(document, separators=(",", ":")), "id": _digest(json.dumps(document))}
+    return {
+        "json": json.dumps(document, indent=2),
+        "minifiedJson": json.dumps(document, separators=(",", ":")),
+        "id": _digest(json.dumps(document)),
+    }
 
 
 def _digest(text: str) -> str:
@@ -373,12 +395,17 @@ def _kind_of(type_token: str) -> str:
     return type_token.rsplit(":", 1)[-1].lower()
 
 
-_NAME_INPUTS = ("name", "bucket", "identifier", "functionName", "topicName", "roleName")
+_NAME_INPUTS = ("name", "identifier", "functionName", "topicName", "roleName")
+_OWN_NAME_INPUT = {"aws:s3/bucket:Bucket": "bucket", "aws:s3/bucketV2:BucketV2": "bucket"}
 
 
 def _physical_name(type_token: str, logical: str, inputs: Mapping[str, Any]) -> str:
-    """The name AWS would know the resource by: an explicit name input, else a Pulumi auto-name."""
-    for key in _NAME_INPUTS:
+    """The name AWS would know the resource by: an explicit name input, else a Pulumi auto-name.
+
+    Only inputs that name the resource itself count: a bucket policy's ``bucket`` names its bucket.
+    """
+    keys = (_OWN_NAME_INPUT[type_token],) if type_token in _OWN_NAME_INPUT else _NAME_INPUTS
+    for key in keys:
         value = inputs.get(key)
         if isinstance(value, str) and value:
             return value

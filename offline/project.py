@@ -61,9 +61,7 @@ class PulumiProject:
         name = document["name"]
         schema = {
             entry.key: entry
-            for entry in (
-                _schema_entry(name, key, raw) for key, raw in (document.get("config") or {}).items()
-            )
+            for entry in (_schema_entry(name, key, raw) for key, raw in (document.get("config") or {}).items())
         }
         return cls(root, name, runtime_name, options, main, schema)
 

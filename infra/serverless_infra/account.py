@@ -21,5 +21,7 @@ def current_account(region: str) -> AccountContext:
 
 def availability_zones() -> tuple[str, ...]:
     """Zones of the region that need no opt-in, in name order."""
-    zones = aws.get_availability_zones(state="available", filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}])
+    zones = aws.get_availability_zones(
+        state="available", filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}]
+    )
     return tuple(sorted(zones.names))

@@ -52,6 +52,8 @@ KMS_USE_ACTIONS = (
 )
 KMS_GRANT_ACTIONS = ("kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant")
 KMS_DECRYPT_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
+KMS_DATA_ACTIONS = tuple(action for action in KMS_USE_ACTIONS if action != "kms:DescribeKey")
+"""What a service principal does with a key under an encryption-context condition (DescribeKey has no context)."""
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,10 @@ def key_policy(account: AccountContext, usage: KeyUsage) -> pulumi.Output[str]:
     ``aws:PrincipalArn`` rather than named as principals, so the policy can name roles that are
     created later in the same deployment (KMS rejects unknown principals, not unknown conditions).
     """
-    via = {"kms:ViaService": [account.service_endpoint(s) for s in usage.via_services], "kms:CallerAccount": account.account_id}
+    via = {
+        "kms:ViaService": [account.service_endpoint(s) for s in usage.via_services],
+        "kms:CallerAccount": account.account_id,
+    }
     account_principal = {"AWS": account.root_arn}
     statements: list[dict[str, Any]] = [
         statement("KeyAdministration", KMS_ADMIN_ACTIONS, "*", principal=account_principal),
@@ -171,7 +176,7 @@ def key_policy(account: AccountContext, usage: KeyUsage) -> pulumi.Output[str]:
         statements.append(
             statement(
                 f"ServicePrincipal{index}",
-                KMS_USE_ACTIONS,
+                KMS_DATA_ACTIONS,
                 "*",
                 principal={"Service": service_principal},
                 condition=condition,

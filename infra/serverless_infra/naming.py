@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import pulumi
@@ -57,10 +56,15 @@ def backup_tag(description: str) -> dict[str, str]:
     return {"Backup": description}
 
 
-@cache
-def _accepts_tags(resource_class: type) -> bool:
-    init = getattr(resource_class, "_internal_init", None)
-    return init is not None and "tags" in inspect.signature(init).parameters
+_TAGGABLE_BY_TYPE: dict[str, bool] = {}
+
+
+def _accepts_tags(type_token: str, resource_class: type) -> bool:
+    """Whether the provider SDK's resource class takes ``tags`` (remembered per type token)."""
+    if type_token not in _TAGGABLE_BY_TYPE:
+        init = getattr(resource_class, "_internal_init", None)
+        _TAGGABLE_BY_TYPE[type_token] = init is not None and "tags" in inspect.signature(init).parameters
+    return _TAGGABLE_BY_TYPE[type_token]
 
 
 def tagging_transformation(tags: dict[str, str]) -> pulumi.ResourceTransformation:
@@ -72,7 +76,7 @@ def tagging_transformation(tags: dict[str, str]) -> pulumi.ResourceTransformatio
     enforced = {key: value for key, value in tags.items() if key != "Backup"}
 
     def transform(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
-        if not isinstance(args.resource, pulumi.CustomResource) or not _accepts_tags(type(args.resource)):
+        if not isinstance(args.resource, pulumi.CustomResource) or not _accepts_tags(args.type_, type(args.resource)):
             return None
         props: dict[str, Any] = dict(args.props)
         base = {"Name": args.name, "Backup": tags["Backup"]}
@@ -80,7 +84,9 @@ def tagging_transformation(tags: dict[str, str]) -> pulumi.ResourceTransformatio
         if isinstance(own, dict):
             props["tags"] = {**base, **own, **enforced}
         else:
-            props["tags"] = pulumi.Output.from_input(own).apply(lambda resolved: {**base, **(resolved or {}), **enforced})
+            props["tags"] = pulumi.Output.from_input(own).apply(
+                lambda resolved: {**base, **(resolved or {}), **enforced}
+            )
         return pulumi.ResourceTransformationResult(props, args.opts)
 
     return transform

@@ -19,7 +19,30 @@ from contract.naming import APPLICATION, ENVIRONMENTS, REGION
 
 T = TypeVar("T")
 
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 _PG_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{1,256}$", re.UNICODE)
 
@@ -86,6 +109,7 @@ class CacheSettings:
 class ArtifactSettings:
     noncurrent_version_days: int
     abort_incomplete_upload_days: int
+    force_destroy: bool
 
 
 @dataclass(frozen=True)
@@ -106,6 +130,7 @@ class Settings:
     region: str
     parameter_prefix: str
     log_retention_days: int
+    key_deletion_window_days: int
     tags: TagSettings
     network: NetworkSettings
     database: DatabaseSettings
@@ -113,10 +138,6 @@ class Settings:
     cache: CacheSettings
     artifacts: ArtifactSettings
     compute: ComputeSettings
-
-    @property
-    def is_production(self) -> bool:
-        return self.environment == "prod"
 
 
 class _Reader:
@@ -166,8 +187,8 @@ class _Reader:
         try:
             value = convert(raw)
         except ValueError:
-            value = None  # type: ignore[assignment]
-        if value not in choices:
+            value = None
+        if value is None or value not in choices:
             raise ConfigError(self.key(name), f"must be one of {', '.join(map(str, choices))}; got {raw!r}")
         return value
 
@@ -182,15 +203,20 @@ def load_settings() -> Settings:
     """Read and validate the current stack's configuration."""
     aws = pulumi.Config("aws")
     region = aws.get("region")
+    if region is None:
+        raise ConfigError("aws:region", f"is required; set it to {REGION} (`pulumi config set aws:region {REGION}`)")
     if region != REGION:
         raise ConfigError("aws:region", f"this blueprint deploys to {REGION} only; got {region!r}")
     read = _Reader(APPLICATION)
     environment = read.choice("environment", ENVIRONMENTS, str)
-    settings = Settings(
+    return Settings(
         environment=environment,
         region=region,
-        parameter_prefix=read.matching("parameterPrefix", re.compile(r"^[A-Za-z0-9_.-]{1,64}$"), "letters, digits, '_', '.', '-'"),
+        parameter_prefix=read.matching(
+            "parameterPrefix", re.compile(r"^[A-Za-z0-9_.-]{1,64}$"), "letters, digits, '_', '.', '-'"
+        ),
         log_retention_days=read.choice("logRetentionDays", LOG_RETENTION_DAYS, int),
+        key_deletion_window_days=read.integer("keyDeletionWindowDays", 7, 30),
         tags=_tags(read),
         network=_network(read),
         database=_database(read),
@@ -199,10 +225,10 @@ def load_settings() -> Settings:
         artifacts=ArtifactSettings(
             noncurrent_version_days=read.integer("artifactNoncurrentVersionDays", 1, 3650),
             abort_incomplete_upload_days=read.integer("artifactAbortIncompleteUploadDays", 1, 365),
+            force_destroy=read.boolean("artifactForceDestroy"),
         ),
         compute=_compute(read),
     )
-    return settings
 
 
 def _tags(read: _Reader) -> TagSettings:
@@ -239,18 +265,26 @@ def _database(read: _Reader) -> DatabaseSettings:
     allocated = read.integer("dbAllocatedStorageGb", 20, 65536)
     maximum = read.integer("dbMaxAllocatedStorageGb", 20, 65536)
     if maximum < allocated:
-        raise ConfigError(read.key("dbMaxAllocatedStorageGb"), f"({maximum}) is below dbAllocatedStorageGb ({allocated})")
+        raise ConfigError(
+            read.key("dbMaxAllocatedStorageGb"), f"({maximum}) is below dbAllocatedStorageGb ({allocated})"
+        )
     insights = read.integer("dbPerformanceInsightsRetentionDays", 7, 731)
     if insights != 7 and insights % 31 != 0:
-        raise ConfigError(read.key("dbPerformanceInsightsRetentionDays"), f"must be 7 or a multiple of 31, got {insights}")
+        raise ConfigError(
+            read.key("dbPerformanceInsightsRetentionDays"), f"must be 7 or a multiple of 31, got {insights}"
+        )
     writer = read.matching("dbWriterUser", _PG_IDENTIFIER, identifier)
     reader = read.matching("dbReaderUser", _PG_IDENTIFIER, identifier)
     master = read.matching("dbMasterUsername", _PG_IDENTIFIER, identifier)
     if len({writer, reader, master}) != 3:
         raise ConfigError(read.key("dbReaderUser"), "dbMasterUsername, dbWriterUser and dbReaderUser must all differ")
     return DatabaseSettings(
-        engine_version=read.matching("dbEngineVersion", re.compile(r"^1[4-9](\.\d+)?$"), "a PostgreSQL version 14 or later, e.g. 16 or 16.4"),
-        instance_class=read.matching("dbInstanceClass", re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$"), "an RDS class such as db.t4g.micro"),
+        engine_version=read.matching(
+            "dbEngineVersion", re.compile(r"^1[4-9](\.\d+)?$"), "a PostgreSQL version 14 or later, e.g. 16 or 16.4"
+        ),
+        instance_class=read.matching(
+            "dbInstanceClass", re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$"), "an RDS class such as db.t4g.micro"
+        ),
         allocated_storage_gb=allocated,
         max_allocated_storage_gb=maximum,
         multi_az=read.boolean("dbMultiAz"),

@@ -33,9 +33,8 @@ def build(settings: Settings) -> Stack:
     pulumi.runtime.register_stack_transformation(tagging_transformation(required_tags(settings)))
     namer = Namer(settings.environment)
     account = current_account(settings.region)
-    production = settings.is_production
 
-    keys = Keys(namer.name("keys"), KeysArgs(namer, account, deletion_window_days=30 if production else 7))
+    keys = Keys(namer.name("keys"), KeysArgs(namer, account, deletion_window_days=settings.key_deletion_window_days))
     network = Network(
         namer.name("network"),
         NetworkArgs(
@@ -76,7 +75,6 @@ def build(settings: Settings) -> Stack:
             settings=settings.artifacts,
             key_arn=keys.arn(KeyPurpose.ARTIFACTS),
             account_id=account.account_id,
-            force_destroy=not production,
         ),
     )
     return Stack(settings, keys, network, database, parameters, artifacts)

@@ -18,7 +18,6 @@ class ArtifactsArgs:
     settings: ArtifactSettings
     key_arn: pulumi.Input[str]
     account_id: str
-    force_destroy: bool  # non-production stacks may be destroyed with their artifacts
 
 
 class Artifacts(pulumi.ComponentResource):
@@ -33,7 +32,7 @@ class Artifacts(pulumi.ComponentResource):
         self.bucket = aws.s3.Bucket(
             namer.name("bucket", "artifacts"),
             bucket=bucket_name,
-            force_destroy=args.force_destroy,
+            force_destroy=settings.force_destroy,
             tags=backup_tag(f"s3-versioning-{settings.noncurrent_version_days}d"),
             opts=child,
         )
@@ -107,14 +106,6 @@ class Artifacts(pulumi.ComponentResource):
                     "Action": "s3:*",
                     "Resource": [self.bucket.arn, pulumi.Output.concat(self.bucket.arn, "/*")],
                     "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                },
-                {
-                    "Sid": "DenyOutdatedTls",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [self.bucket.arn, pulumi.Output.concat(self.bucket.arn, "/*")],
-                    "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}},
                 },
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),

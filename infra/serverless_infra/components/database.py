@@ -67,7 +67,9 @@ class Database(pulumi.ComponentResource):
             family=parameter_group_family(settings.engine_version),
             description="TLS-only PostgreSQL with connection and slow-statement logging",
             parameters=[
-                aws.rds.ParameterGroupParameterArgs(name=key, value=value, apply_method="pending-reboot" if key.startswith("ssl") else "immediate")
+                aws.rds.ParameterGroupParameterArgs(
+                    name=key, value=value, apply_method="pending-reboot" if key.startswith("ssl") else "immediate"
+                )
                 for key, value in sorted(PARAMETERS.items())
             ],
             opts=child,
@@ -143,7 +145,9 @@ class Database(pulumi.ComponentResource):
         self.writer_address = self.primary.address
         self.reader_address = self.replicas[0].address
         self.port = self.primary.port
-        self.master_secret_arn = self.primary.master_user_secrets.apply(lambda secrets: secrets[0]["secret_arn"] if secrets else "")
+        self.master_secret_arn = self.primary.master_user_secrets.apply(
+            lambda secrets: secrets[0]["secret_arn"] if secrets else ""
+        )
         self.register_outputs({"writerAddress": self.writer_address, "readerAddress": self.reader_address})
 
     def _log_groups(self, args: DatabaseArgs, identifier: str) -> list[pulumi.Resource]:

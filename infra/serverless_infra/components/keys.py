@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 import pulumi
 import pulumi_aws as aws
@@ -19,7 +19,7 @@ from serverless_infra.iam import AccountContext, KeyUsage, key_policy
 from serverless_infra.naming import Namer
 
 
-class KeyPurpose(str, Enum):
+class KeyPurpose(StrEnum):
     DATABASE = Category.DATABASE.value
     API = Category.API.value
     CACHE = Category.CACHE.value
@@ -90,7 +90,9 @@ def key_usages(namer: Namer, account: AccountContext) -> dict[KeyPurpose, KeyUsa
         return tuple(namer.role_arn(w, account.account_id, account.partition) for w in readers_of(category))
 
     master_readers = tuple(
-        namer.role_arn(w, account.account_id, account.partition) for w in WORKLOADS if w.database_access is DatabaseAccess.MASTER
+        namer.role_arn(w, account.account_id, account.partition)
+        for w in WORKLOADS
+        if w.database_access is DatabaseAccess.MASTER
     )
     logs_arn_pattern = f"arn:{account.partition}:logs:{account.region}:{account.account_id}:log-group:*"
     return {
@@ -107,7 +109,7 @@ def key_usages(namer: Namer, account: AccountContext) -> dict[KeyPurpose, KeyUsa
             service_principals=(
                 (
                     f"logs.{account.region}.amazonaws.com",
-                    {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": logs_arn_pattern}},
+                    {"StringLike": {"kms:EncryptionContext:aws:logs:arn": logs_arn_pattern}},
                 ),
             ),
         ),

@@ -78,7 +78,9 @@ class Network(pulumi.ComponentResource):
         # Take over the default security group and leave it without rules (FSBP EC2.2).
         aws.ec2.DefaultSecurityGroup(namer.name("security-group", "default"), vpc_id=self.vpc.id, opts=child)
 
-        self.application_route_table = aws.ec2.RouteTable(namer.name("route-table", "app"), vpc_id=self.vpc.id, opts=child)
+        self.application_route_table = aws.ec2.RouteTable(
+            namer.name("route-table", "app"), vpc_id=self.vpc.id, opts=child
+        )
         self.database_route_table = aws.ec2.RouteTable(namer.name("route-table", "db"), vpc_id=self.vpc.id, opts=child)
         self.application_subnets = self._subnets(namer, "app", zones, plan.application, self.application_route_table)
         self.database_subnets = self._subnets(namer, "db", zones, plan.database, self.database_route_table)
@@ -117,7 +119,9 @@ class Network(pulumi.ComponentResource):
             )
             for service in GATEWAY_ENDPOINT_SERVICES
         }
-        endpoint_subnets = [subnet.id for subnet in self.application_subnets[: settings.endpoint_availability_zone_count]]
+        endpoint_subnets = [
+            subnet.id for subnet in self.application_subnets[: settings.endpoint_availability_zone_count]
+        ]
         self.interface_endpoints = {
             service: aws.ec2.VpcEndpoint(
                 namer.name("vpc-endpoint", service),

@@ -47,7 +47,11 @@ class Parameters(pulumi.ComponentResource):
         self.parameters = {}
         for spec in PARAMETERS:
             qualifier = f"{spec.category.value}-{spec.name.replace('_', '-')}"
-            value = self._generated(args.namer, qualifier) if spec.source is Source.GENERATED else args.values[spec_key(spec)]
+            value = (
+                self._generated(args.namer, qualifier)
+                if spec.source is Source.GENERATED
+                else args.values[spec_key(spec)]
+            )
             self.parameters[spec_key(spec)] = aws.ssm.Parameter(
                 args.namer.name("parameter", qualifier),
                 name=spec.path(args.prefix, args.environment),
@@ -77,5 +81,6 @@ def _check_values(values: Mapping[str, object]) -> None:
     missing, unexpected = expected - set(values), set(values) - expected
     if missing or unexpected:
         raise ParameterValuesError(
-            f"parameter values do not match contract.parameters: missing {sorted(missing)}, unexpected {sorted(unexpected)}"
+            "parameter values do not match contract.parameters: "
+            f"missing {sorted(missing)}, unexpected {sorted(unexpected)}"
         )

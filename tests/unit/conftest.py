@@ -1,0 +1,59 @@
+"""Fixtures: the real program run under the Pulumi mocks for each stack.
+
+Each test module gets fresh runs (a fresh runtime state) of the real Pulumi.<stack>.yaml files;
+AWS credentials and config files are hidden so nothing can reach a real account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from offline.harness import ProgramRun, run_program
+from tests.unit.support import PROJECT_ROOT, STACKS
+
+HIDDEN_AWS_ENVIRONMENT = {
+    "AWS_CONFIG_FILE": "/nonexistent/aws-config",
+    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials",
+    "AWS_ACCESS_KEY_ID": "",
+    "AWS_SECRET_ACCESS_KEY": "",
+    "AWS_SESSION_TOKEN": "",
+    "AWS_PROFILE": "",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_real_aws() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in HIDDEN_AWS_ENVIRONMENT.items():
+            if value:
+                patch.setenv(key, value)
+            else:
+                patch.delenv(key, raising=False)
+        yield
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[str, ProgramRun]:
+    """The program for every shipped stack, run once per test module."""
+    return {stack: run_program(PROJECT_ROOT, stack) for stack in STACKS}
+
+
+@pytest.fixture(params=STACKS)
+def stack_run(request: pytest.FixtureRequest, runs: dict[str, ProgramRun]) -> ProgramRun:
+    """Parametrises a test over dev, staging and prod."""
+    return runs[request.param]
+
+
+@pytest.fixture
+def run_stack() -> Callable[..., ProgramRun]:
+    """Run a stack with configuration changed as ``pulumi config set``/``rm`` would (None removes)."""
+
+    def run(stack: str, **overrides: Any) -> ProgramRun:
+        keyed = {key if ":" in key else f"serverless-infra:{key}": value for key, value in overrides.items()}
+        return run_program(PROJECT_ROOT, stack, config_overrides=keyed)
+
+    return run

@@ -1,0 +1,93 @@
+"""The offline harness hands a program what the Pulumi CLI would, and nothing more."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from offline.harness import ProgramError, run_program
+from offline.plan import main as plan_main
+from offline.project import ProjectError, placeholder_secret
+
+SAMPLE = Path(__file__).parent / "fixtures" / "sample_project"
+
+
+@pytest.fixture(scope="module")
+def sample_run():
+    return run_program(SAMPLE, "test")
+
+
+def test_stack_values_override_schema_defaults(sample_run):
+    assert sample_run.outputs["greeting"] == "hi"
+
+
+def test_schema_defaults_fill_keys_the_stack_does_not_set(sample_run):
+    assert sample_run.outputs["size"] == 3
+
+
+def test_secure_values_become_marked_placeholder_secrets(sample_run):
+    assert sample_run.outputs["token"] == placeholder_secret("sample:token")
+    assert "token" in sample_run.secret_outputs
+    assert "greeting" not in sample_run.secret_outputs
+
+
+def test_structured_values_reach_the_program_as_json(sample_run):
+    assert sample_run.outputs["zones"] == ["a", "b"]
+
+
+def test_a_missing_stack_file_means_defaults_only():
+    run = run_program(SAMPLE, "brand-new", config_overrides={"sample:token": "t", "sample:layout": {"zones": []}})
+    assert run.outputs["greeting"] == "hello"
+
+
+def test_the_program_runs_from_the_project_root_with_its_main_directory_first(sample_run):
+    assert Path(sample_run.outputs["cwd"]) == SAMPLE.resolve()
+    assert Path(sample_run.outputs["pathHead"]) == (SAMPLE / "src").resolve()
+
+
+def test_a_sibling_package_is_not_importable_as_under_the_cli():
+    with pytest.raises(ProgramError) as failure:
+        run_program(SAMPLE, "test", config_overrides={"sample:importSibling": True})
+    assert isinstance(failure.value.__cause__, ModuleNotFoundError)
+
+
+def test_invokes_get_plausible_answers(sample_run):
+    assert sample_run.outputs["account"] == "123456789012"
+    assert sample_run.outputs["bucketArn"].startswith("arn:aws:s3:::")
+
+
+def test_an_invoke_without_an_answer_is_reported(sample_run):
+    assert any("aws:ec2/getVpc:getVpc" in warning for warning in sample_run.warnings)
+
+
+def test_registrations_record_parent_and_inputs(sample_run):
+    (bucket,) = sample_run.of_type("aws:s3/bucket:Bucket")
+    assert bucket.parent == sample_run.stack_urn
+    assert bucket.inputs["tags"] == {"Greeting": "hi"}
+
+
+def test_process_state_is_restored_after_a_failed_run():
+    cwd, path, environment = os.getcwd(), list(sys.path), dict(os.environ)
+    with pytest.raises(ProgramError):
+        run_program(SAMPLE, "test", config_overrides={"sample:importSibling": True})
+    assert (os.getcwd(), sys.path, dict(os.environ)) == (cwd, path, environment)
+
+
+def test_a_directory_without_pulumi_yaml_is_refused(tmp_path):
+    with pytest.raises(ProjectError, match=r"no Pulumi\.yaml"):
+        run_program(tmp_path, "dev")
+
+
+def test_the_plan_command_lists_resources_by_component(capsys):
+    assert plan_main(["--stack", "dev"]) == 0
+    printed = capsys.readouterr().out
+    assert "serverless-infra:index:Network" in printed
+    assert "    + aws:ec2/vpc:Vpc" in printed
+
+
+def test_the_plan_command_exits_2_with_the_reason_on_bad_config(capsys):
+    assert plan_main(["--stack", "no-such-stack"]) == 2
+    assert "aws:region: is required; set it to us-east-1" in capsys.readouterr().err
