@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -74,44 +75,48 @@ class Database(pulumi.ComponentResource):
             ],
             opts=child,
         )
+        # What the primary and every replica share: placement, TLS, IAM auth, insights, log exports.
+        common: dict[str, Any] = {
+            "instance_class": settings.instance_class,
+            "storage_type": "gp3",
+            "storage_encrypted": True,
+            "kms_key_id": args.key_arn,
+            "max_allocated_storage": settings.max_allocated_storage_gb,
+            "vpc_security_group_ids": [args.security_group_id],
+            "publicly_accessible": False,
+            "parameter_group_name": parameter_group.name,
+            "iam_database_authentication_enabled": True,
+            "ca_cert_identifier": CA_CERTIFICATE,
+            "maintenance_window": MAINTENANCE_WINDOW,
+            "auto_minor_version_upgrade": True,
+            "performance_insights_enabled": True,
+            "performance_insights_kms_key_id": args.key_arn,
+            "performance_insights_retention_period": settings.performance_insights_retention_days,
+            "enabled_cloudwatch_logs_exports": list(LOG_EXPORTS),
+            "deletion_protection": settings.deletion_protection,
+        }
         primary_id = namer.name("db", "primary")
         self.primary = aws.rds.Instance(
             primary_id,
             identifier=primary_id,
             engine="postgres",
             engine_version=settings.engine_version,
-            instance_class=settings.instance_class,
             db_name=settings.name,
             username=settings.master_username,
             manage_master_user_password=True,
             master_user_secret_kms_key_id=args.key_arn,
             allocated_storage=settings.allocated_storage_gb,
-            max_allocated_storage=settings.max_allocated_storage_gb,
-            storage_type="gp3",
-            storage_encrypted=True,
-            kms_key_id=args.key_arn,
             multi_az=settings.multi_az,
             db_subnet_group_name=subnet_group.name,
-            vpc_security_group_ids=[args.security_group_id],
-            publicly_accessible=False,
-            parameter_group_name=parameter_group.name,
-            iam_database_authentication_enabled=True,
-            ca_cert_identifier=CA_CERTIFICATE,
             backup_retention_period=settings.backup_retention_days,
             backup_window=BACKUP_WINDOW,
-            maintenance_window=MAINTENANCE_WINDOW,
             copy_tags_to_snapshot=True,
             delete_automated_backups=not settings.final_snapshot,
-            deletion_protection=settings.deletion_protection,
             skip_final_snapshot=not settings.final_snapshot,
             final_snapshot_identifier=namer.name("db", "final-snapshot") if settings.final_snapshot else None,
-            auto_minor_version_upgrade=True,
-            performance_insights_enabled=True,
-            performance_insights_kms_key_id=args.key_arn,
-            performance_insights_retention_period=settings.performance_insights_retention_days,
-            enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             tags=backup_tag(f"rds-automated-{settings.backup_retention_days}d"),
             opts=pulumi.ResourceOptions(parent=self, depends_on=self._log_groups(args, primary_id)),
+            **common,
         )
         self.replicas = []
         for index in range(1, settings.read_replica_count + 1):
@@ -121,25 +126,9 @@ class Database(pulumi.ComponentResource):
                     replica_id,
                     identifier=replica_id,
                     replicate_source_db=self.primary.identifier,
-                    instance_class=settings.instance_class,
-                    storage_type="gp3",
-                    storage_encrypted=True,
-                    kms_key_id=args.key_arn,
-                    max_allocated_storage=settings.max_allocated_storage_gb,
-                    vpc_security_group_ids=[args.security_group_id],
-                    publicly_accessible=False,
-                    parameter_group_name=parameter_group.name,
-                    iam_database_authentication_enabled=True,
-                    ca_cert_identifier=CA_CERTIFICATE,
-                    maintenance_window=MAINTENANCE_WINDOW,
-                    auto_minor_version_upgrade=True,
-                    performance_insights_enabled=True,
-                    performance_insights_kms_key_id=args.key_arn,
-                    performance_insights_retention_period=settings.performance_insights_retention_days,
-                    enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
-                    deletion_protection=settings.deletion_protection,
                     skip_final_snapshot=True,  # a replica's data is the primary's; its snapshots are the primary's
                     opts=pulumi.ResourceOptions(parent=self, depends_on=self._log_groups(args, replica_id)),
+                    **common,
                 )
             )
         self.writer_address = self.primary.address

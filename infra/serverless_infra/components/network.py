@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -206,73 +207,83 @@ class Network(pulumi.ComponentResource):
         )
 
     def _security_group_rules(self, namer: Namer, internet_egress: bool) -> None:
-        child = pulumi.ResourceOptions(parent=self)
+        """Every permitted path, as data: (rule name, group, direction, port, peer, description).
+
+        A peer is another security group, a prefix list (the S3 gateway) or, only with NAT, the
+        internet. Nothing else is ever opened.
+        """
         function_sg, database_sg, endpoint_sg = (
             self.function_security_group,
             self.database_security_group,
             self.endpoint_security_group,
         )
-        aws.vpc.SecurityGroupIngressRule(
-            namer.name("sg-rule", "database-from-function"),
-            security_group_id=database_sg.id,
-            referenced_security_group_id=function_sg.id,
-            ip_protocol="tcp",
-            from_port=POSTGRES_PORT,
-            to_port=POSTGRES_PORT,
-            description="PostgreSQL from the functions",
-            opts=child,
-        )
-        aws.vpc.SecurityGroupIngressRule(
-            namer.name("sg-rule", "endpoints-from-function"),
-            security_group_id=endpoint_sg.id,
-            referenced_security_group_id=function_sg.id,
-            ip_protocol="tcp",
-            from_port=HTTPS_PORT,
-            to_port=HTTPS_PORT,
-            description="HTTPS to AWS APIs from the functions",
-            opts=child,
-        )
-        aws.vpc.SecurityGroupEgressRule(
-            namer.name("sg-rule", "function-to-database"),
-            security_group_id=function_sg.id,
-            referenced_security_group_id=database_sg.id,
-            ip_protocol="tcp",
-            from_port=POSTGRES_PORT,
-            to_port=POSTGRES_PORT,
-            description="PostgreSQL",
-            opts=child,
-        )
-        aws.vpc.SecurityGroupEgressRule(
-            namer.name("sg-rule", "function-to-endpoints"),
-            security_group_id=function_sg.id,
-            referenced_security_group_id=endpoint_sg.id,
-            ip_protocol="tcp",
-            from_port=HTTPS_PORT,
-            to_port=HTTPS_PORT,
-            description="AWS APIs through interface endpoints",
-            opts=child,
-        )
-        for service, endpoint in self.gateway_endpoints.items():
-            aws.vpc.SecurityGroupEgressRule(
-                namer.name("sg-rule", f"function-to-{service}"),
-                security_group_id=function_sg.id,
-                prefix_list_id=endpoint.prefix_list_id,
-                ip_protocol="tcp",
-                from_port=HTTPS_PORT,
-                to_port=HTTPS_PORT,
-                description=f"{service} through the gateway endpoint",
-                opts=child,
+        rules: list[tuple[str, aws.ec2.SecurityGroup, str, int, dict[str, Any], str]] = [
+            (
+                "database-from-function",
+                database_sg,
+                "ingress",
+                POSTGRES_PORT,
+                {"referenced_security_group_id": function_sg.id},
+                "PostgreSQL from the functions",
+            ),
+            (
+                "endpoints-from-function",
+                endpoint_sg,
+                "ingress",
+                HTTPS_PORT,
+                {"referenced_security_group_id": function_sg.id},
+                "HTTPS to AWS APIs from the functions",
+            ),
+            (
+                "function-to-database",
+                function_sg,
+                "egress",
+                POSTGRES_PORT,
+                {"referenced_security_group_id": database_sg.id},
+                "PostgreSQL",
+            ),
+            (
+                "function-to-endpoints",
+                function_sg,
+                "egress",
+                HTTPS_PORT,
+                {"referenced_security_group_id": endpoint_sg.id},
+                "AWS APIs through interface endpoints",
+            ),
+        ]
+        rules += [
+            (
+                f"function-to-{service}",
+                function_sg,
+                "egress",
+                HTTPS_PORT,
+                {"prefix_list_id": endpoint.prefix_list_id},
+                f"{service} through the gateway endpoint",
             )
+            for service, endpoint in self.gateway_endpoints.items()
+        ]
         if internet_egress:
-            aws.vpc.SecurityGroupEgressRule(
-                namer.name("sg-rule", "function-to-internet"),
-                security_group_id=function_sg.id,
-                cidr_ipv4="0.0.0.0/0",
+            rules.append(
+                (
+                    "function-to-internet",
+                    function_sg,
+                    "egress",
+                    HTTPS_PORT,
+                    {"cidr_ipv4": "0.0.0.0/0"},
+                    "HTTPS to the internet through the NAT gateway",
+                )
+            )
+        for rule_name, group, direction, port, peer, description in rules:
+            rule_type = aws.vpc.SecurityGroupIngressRule if direction == "ingress" else aws.vpc.SecurityGroupEgressRule
+            rule_type(
+                namer.name("sg-rule", rule_name),
+                security_group_id=group.id,
                 ip_protocol="tcp",
-                from_port=HTTPS_PORT,
-                to_port=HTTPS_PORT,
-                description="HTTPS to the internet through the NAT gateway (natGateway=true)",
-                opts=child,
+                from_port=port,
+                to_port=port,
+                description=description,
+                opts=pulumi.ResourceOptions(parent=self),
+                **peer,
             )
 
     def _flow_logs(self, namer: Namer, args: NetworkArgs) -> None:
