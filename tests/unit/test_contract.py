@@ -1,0 +1,73 @@
+"""The shared contract: names, the parameter hierarchy and the workload table."""
+
+from __future__ import annotations
+
+import pytest
+
+from contract.naming import environment_of, resource_name
+from contract.parameters import PARAMETERS, Category, category_path, parameters_in, relative_name
+from contract.workloads import WORKLOADS, interface_endpoint_services, readers_of, workload
+
+
+def test_a_name_is_application_environment_type_and_qualifier():
+    assert resource_name("prod", "subnet", "app-a") == "serverless-infra-prod-subnet-app-a"
+
+
+@pytest.mark.parametrize(
+    ("environment", "resource_type", "qualifier", "complaint"),
+    [
+        ("qa", "vpc", None, "unknown environment"),
+        ("dev", "Vpc", None, "name part"),
+        ("dev", "vpc_1", None, "name part"),
+        ("dev", "-vpc", None, "name part"),
+        ("dev", "subnet", "App A", "name part"),
+    ],
+)
+def test_a_name_with_an_unknown_environment_or_bad_part_is_refused(environment, resource_type, qualifier, complaint):
+    with pytest.raises(ValueError, match=complaint):
+        resource_name(environment, resource_type, qualifier)
+
+
+def test_environment_of_reads_back_a_canonical_name():
+    assert environment_of("serverless-infra-staging-db-primary") == "staging"
+    assert environment_of("other-app-dev-vpc") is None
+
+
+def test_parameter_paths_follow_the_hierarchy():
+    spec = next(s for s in PARAMETERS if s.name == "max_page_size")
+    assert spec.path("myapp", "dev") == "/myapp/dev/api/max_page_size"
+    assert category_path("myapp", "prod", Category.CACHE) == "/myapp/prod/cache/"
+
+
+def test_every_category_has_parameters_and_names_are_unique():
+    assert all(parameters_in(category) for category in Category)
+    paths = [spec.path("p", "dev") for spec in PARAMETERS]
+    assert len(paths) == len(set(paths))
+
+
+def test_relative_name_splits_a_full_name():
+    assert relative_name("/myapp/dev/database/port", "myapp", "dev") == (Category.DATABASE, "port")
+
+
+@pytest.mark.parametrize(
+    "full_name",
+    ["/other/dev/database/port", "/myapp/dev/queue/url", "/myapp/dev/database/", "/myapp/dev/database/a/b"],
+)
+def test_relative_name_refuses_names_outside_the_hierarchy(full_name):
+    with pytest.raises(ValueError, match="parameter"):
+        relative_name(full_name, "myapp", "dev")
+
+
+def test_interface_endpoints_cover_every_service_but_the_gateway_ones():
+    services = {service for w in WORKLOADS for service in w.aws_services} - {"s3"}
+    assert set(interface_endpoint_services()) == services
+
+
+def test_only_the_migrator_reads_no_api_or_cache_settings_it_does_not_need():
+    assert workload("migrator").parameter_categories == (Category.DATABASE,)
+    assert {w.key for w in readers_of(Category.API)} == {"api"}
+
+
+def test_an_unknown_workload_is_an_error():
+    with pytest.raises(KeyError, match="unknown workload"):
+        workload("cron")
