@@ -28,41 +28,76 @@ class Workload:
 
     key: str
     description: str
+    handler: str  # module.function inside the function archive
     parameter_categories: tuple[Category, ...]
     aws_services: tuple[str, ...]  # endpoint service names, as in com.amazonaws.<region>.<name>
     database_access: DatabaseAccess
+    aws_actions: tuple[str, ...]  # every AWS API action the code calls; IAM grants exactly these
+    consumes: str | None = None  # the queue an event source mapping feeds it from: "orders" or "orders-dlq"
 
 
 WORKLOADS: Final[tuple[Workload, ...]] = (
     Workload(
         key="api",
         description="Orders HTTP API behind API Gateway.",
+        handler="orders.handlers.api.handler",
         parameter_categories=(Category.DATABASE, Category.API, Category.CACHE),
         aws_services=("ssm", "kms", "sqs", "logs", "xray"),
         database_access=DatabaseAccess.READ_WRITE,
+        aws_actions=("ssm:GetParametersByPath", "sqs:SendMessage", "rds-db:connect"),
     ),
     Workload(
         key="worker",
         description="Consumes the orders queue in batches and inserts orders idempotently.",
+        handler="orders.handlers.worker.handler",
         parameter_categories=(Category.DATABASE, Category.CACHE),
         aws_services=("ssm", "kms", "sqs", "logs", "xray"),
         database_access=DatabaseAccess.READ_WRITE,
+        aws_actions=("ssm:GetParametersByPath", "rds-db:connect"),
+        consumes="orders",
     ),
     Workload(
         key="dlq-analyzer",
         description="Classifies dead-lettered messages and publishes one metric per failure class.",
+        handler="orders.handlers.dlq_analyzer.handler",
         parameter_categories=(Category.CACHE,),
         aws_services=("ssm", "kms", "sqs", "logs", "monitoring", "xray"),
         database_access=DatabaseAccess.NONE,
+        aws_actions=("ssm:GetParametersByPath", "cloudwatch:PutMetricData"),
+        consumes="orders-dlq",
     ),
     Workload(
         key="migrator",
         description="Applies schema migrations and creates the application roles at deploy time.",
+        handler="orders.handlers.migrator.handler",
         parameter_categories=(Category.DATABASE,),
         aws_services=("ssm", "kms", "secretsmanager", "logs", "xray"),
         database_access=DatabaseAccess.MASTER,
+        aws_actions=("ssm:GetParametersByPath", "secretsmanager:GetSecretValue"),
     ),
 )
+
+QUEUE_CONSUMER_ACTIONS: Final = (
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:ReceiveMessage",
+)
+"""What the Lambda service does with the function's role when an event source mapping polls a queue."""
+
+PLATFORM_ACTIONS: Final = (
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "xray:PutTelemetryRecords",
+    "xray:PutTraceSegments",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:UnassignPrivateIpAddresses",
+)
+"""What every function's role needs for Lambda itself: logs, traces and its VPC network interfaces."""
 
 GATEWAY_ENDPOINT_SERVICES: Final = ("s3",)
 """Services reached through a gateway endpoint (route-table based, no per-hour charge)."""

@@ -303,6 +303,43 @@ def _lambda_function(mocks: AwsMocks, physical: str, inputs: Mapping[str, Any]) 
     }
 
 
+def _lambda_alias(mocks: AwsMocks, physical: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    function = str(inputs.get("functionName") or physical)
+    arn = f"arn:aws:lambda:{mocks.region}:{mocks.account_id}:function:{function}:{inputs.get('name') or physical}"
+    return {
+        "arn": arn,
+        "invokeArn": f"arn:aws:apigateway:{mocks.region}:lambda:path/2015-03-31/functions/{arn}/invocations",
+    }
+
+
+def _acm_certificate(mocks: AwsMocks, physical: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    domain = str(inputs.get("domainName") or physical)
+    token = _digest(domain)[:32]
+    return {
+        "arn": f"arn:aws:acm:{mocks.region}:{mocks.account_id}:certificate/{_uuid_like(domain)}",
+        "domainValidationOptions": [
+            {
+                "domainName": domain,
+                "resourceRecordName": f"_{token}.{domain}.",
+                "resourceRecordType": "CNAME",
+                "resourceRecordValue": f"_{token[::-1]}.acm-validations.aws.",
+            }
+        ],
+    }
+
+
+def _api_domain_name(mocks: AwsMocks, physical: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "regionalDomainName": f"d-{_digest(physical)[:10]}.execute-api.{mocks.region}.amazonaws.com",
+        "regionalZoneId": "Z1UJRXOUMOOFQ8",
+        "arn": f"arn:aws:apigateway:{mocks.region}::/domainnames/{inputs.get('domainName') or physical}",
+    }
+
+
+def _route53_record(_: AwsMocks, physical: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    return {"fqdn": str(inputs.get("name") or physical).rstrip(".")}
+
+
 def _rest_api(mocks: AwsMocks, physical: str, _: Mapping[str, Any]) -> dict[str, Any]:
     api_id = _digest(physical)[:10]
     return {
@@ -333,6 +370,10 @@ _COMPUTED: dict[str, ComputedFn] = {
     "aws:sqs/queue:Queue": _sqs_queue,
     "aws:lambda/function:Function": _lambda_function,
     "aws:apigateway/restApi:RestApi": _rest_api,
+    "aws:lambda/alias:Alias": _lambda_alias,
+    "aws:acm/certificate:Certificate": _acm_certificate,
+    "aws:apigateway/domainName:DomainName": _api_domain_name,
+    "aws:route53/record:Record": _route53_record,
     "aws:sns/topic:Topic": _sns_topic,
 }
 
@@ -395,7 +436,8 @@ def _kind_of(type_token: str) -> str:
     return type_token.rsplit(":", 1)[-1].lower()
 
 
-_NAME_INPUTS = ("name", "identifier", "functionName", "topicName", "roleName")
+_NAME_INPUTS = ("name", "identifier", "dashboardName", "layerName")
+_LAMBDA_ALIAS = "aws:lambda/alias:Alias"
 _OWN_NAME_INPUT = {"aws:s3/bucket:Bucket": "bucket", "aws:s3/bucketV2:BucketV2": "bucket"}
 
 
@@ -404,6 +446,8 @@ def _physical_name(type_token: str, logical: str, inputs: Mapping[str, Any]) -> 
 
     Only inputs that name the resource itself count: a bucket policy's ``bucket`` names its bucket.
     """
+    if type_token == _LAMBDA_ALIAS and inputs.get("functionName") and inputs.get("name"):
+        return f"{inputs['functionName']}:{inputs['name']}"  # an alias name is unique only per function
     keys = (_OWN_NAME_INPUT[type_token],) if type_token in _OWN_NAME_INPUT else _NAME_INPUTS
     for key in keys:
         value = inputs.get(key)

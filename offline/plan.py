@@ -43,9 +43,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--project", default=".", type=Path, help="Pulumi project directory")
     parser.add_argument("--stack", default="dev", help="stack name (reads Pulumi.<stack>.yaml)")
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value for this run, like `pulumi config set` (repeatable)",
+    )
     options = parser.parse_args(argv)
+    overrides = {}
+    for item in options.config:
+        key, separator, value = item.partition("=")
+        if not separator or not key:
+            parser.error(f"--config takes KEY=VALUE, got {item!r}")
+        overrides[key] = value
     try:
-        run = run_program(options.project, options.stack)
+        run = run_program(options.project, options.stack, config_overrides=overrides)
     except (ProjectError, ProgramError) as error:
         cause = f" ({error.__cause__})" if error.__cause__ and str(error.__cause__) not in str(error) else ""
         print(f"error: {error}{cause}", file=sys.stderr)

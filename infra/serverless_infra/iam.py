@@ -52,6 +52,7 @@ KMS_USE_ACTIONS = (
 )
 KMS_GRANT_ACTIONS = ("kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant")
 KMS_DECRYPT_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
+KMS_ENCRYPT_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")  # SQS and SNS need both to write
 KMS_DATA_ACTIONS = tuple(action for action in KMS_USE_ACTIONS if action != "kms:DescribeKey")
 """What a service principal does with a key under an encryption-context condition (DescribeKey has no context)."""
 
@@ -118,6 +119,7 @@ class KeyUsage:
 
     via_services: tuple[str, ...]  # services that use the key on a caller's behalf (kms:ViaService)
     decrypting_roles: tuple[str, ...]  # role ARNs allowed to decrypt through those services
+    encrypting_roles: tuple[str, ...] = ()  # role ARNs that also produce ciphertext (e.g. send to an encrypted queue)
     grants_for_aws_resources: bool = False  # the service keeps using the key after the call (RDS)
     service_principals: tuple[tuple[str, Mapping[str, Mapping[str, Any]]], ...] = ()
 
@@ -170,6 +172,16 @@ def key_policy(account: AccountContext, usage: KeyUsage) -> pulumi.Output[str]:
                 "*",
                 principal=account_principal,
                 condition={"StringEquals": via, "ArnEquals": {"aws:PrincipalArn": sorted(usage.decrypting_roles)}},
+            )
+        )
+    if usage.encrypting_roles and usage.via_services:
+        statements.append(
+            statement(
+                "WorkloadRolesEncryptThroughServices",
+                KMS_ENCRYPT_ACTIONS,
+                "*",
+                principal=account_principal,
+                condition={"StringEquals": via, "ArnEquals": {"aws:PrincipalArn": sorted(usage.encrypting_roles)}},
             )
         )
     for index, (service_principal, condition) in enumerate(usage.service_principals):

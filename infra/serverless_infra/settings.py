@@ -123,6 +123,43 @@ class ComputeSettings:
 
 
 @dataclass(frozen=True)
+class WorkerSettings:
+    memory_mb: int
+    timeout_s: int
+    batch_size: int
+    batching_window_s: int
+    max_concurrency: int
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    visibility_timeout_s: int
+    max_receive_count: int
+    retention_days: int
+    dlq_retention_days: int
+
+
+@dataclass(frozen=True)
+class ApiGatewaySettings:
+    rate_limit: int
+    burst_limit: int
+    write_rate_limit: int
+    cache_size_gb: str
+    cache_ttl_s: int
+    quota_per_day: int
+    custom_domain_name: str
+    custom_domain_zone_id: str
+
+
+@dataclass(frozen=True)
+class ObservabilitySettings:
+    alarm_email: str
+    monthly_budget_usd: int
+    latency_p99_alarm_ms: int
+    config_recorder: bool
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the program needs to know about one stack."""
 
@@ -138,6 +175,14 @@ class Settings:
     cache: CacheSettings
     artifacts: ArtifactSettings
     compute: ComputeSettings
+    worker: WorkerSettings
+    queue: QueueSettings
+    gateway: ApiGatewaySettings
+    observability: ObservabilitySettings
+    function_archive: str
+    layer_archive: str
+    migrator_timeout_s: int
+    manage_api_gateway_account: bool
 
 
 class _Reader:
@@ -209,6 +254,7 @@ def load_settings() -> Settings:
         raise ConfigError("aws:region", f"this blueprint deploys to {REGION} only; got {region!r}")
     read = _Reader(APPLICATION)
     environment = read.choice("environment", ENVIRONMENTS, str)
+    worker = _worker(read)
     return Settings(
         environment=environment,
         region=region,
@@ -228,6 +274,14 @@ def load_settings() -> Settings:
             force_destroy=read.boolean("artifactForceDestroy"),
         ),
         compute=_compute(read),
+        worker=worker,
+        queue=_queue(read, worker),
+        gateway=_gateway(read),
+        observability=_observability(read),
+        function_archive=read.text("functionArchive"),
+        layer_archive=read.text("layerArchive"),
+        migrator_timeout_s=read.integer("migratorTimeoutS", 30, 900),
+        manage_api_gateway_account=read.boolean("manageApiGatewayAccount"),
     )
 
 
@@ -337,4 +391,80 @@ def _compute(read: _Reader) -> ComputeSettings:
         provisioned_concurrency_min=low,
         provisioned_concurrency_max=high,
         provisioned_target_utilization=read.decimal("provisionedConcurrencyTargetUtilization", 0.1, 0.9),
+    )
+
+
+def _worker(read: _Reader) -> WorkerSettings:
+    batch = read.integer("workerBatchSize", 1, 500)
+    window = read.integer("workerBatchingWindowS", 0, 300)
+    if batch > 10 and window < 1:
+        raise ConfigError(
+            read.key("workerBatchingWindowS"),
+            f"must be at least 1 when workerBatchSize ({batch}) is above 10 (an SQS rule)",
+        )
+    return WorkerSettings(
+        memory_mb=read.integer("workerMemoryMb", 128, 10_240),
+        timeout_s=read.integer("workerTimeoutS", 1, 900),
+        batch_size=batch,
+        batching_window_s=window,
+        max_concurrency=read.integer("workerMaxConcurrency", 2, 1000),
+    )
+
+
+def _queue(read: _Reader, worker: WorkerSettings) -> QueueSettings:
+    visibility = read.integer("queueVisibilityTimeoutS", 0, 43_200)
+    if visibility < 6 * worker.timeout_s:
+        raise ConfigError(
+            read.key("queueVisibilityTimeoutS"),
+            f"({visibility}) must be at least 6 times workerTimeoutS ({worker.timeout_s}), "
+            "as AWS recommends for Lambda consumers",
+        )
+    return QueueSettings(
+        visibility_timeout_s=visibility,
+        max_receive_count=read.integer("queueMaxReceiveCount", 1, 1000),
+        retention_days=read.integer("queueRetentionDays", 1, 14),
+        dlq_retention_days=read.integer("dlqRetentionDays", 1, 14),
+    )
+
+
+_CACHE_SIZES = ("0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def _gateway(read: _Reader) -> ApiGatewaySettings:
+    rate, burst = read.integer("apiThrottleRateLimit", 1, 10_000), read.integer("apiThrottleBurstLimit", 1, 5_000)
+    write_rate = read.integer("apiWriteThrottleRateLimit", 1, 10_000)
+    if write_rate > rate:
+        raise ConfigError(
+            read.key("apiWriteThrottleRateLimit"), f"({write_rate}) exceeds apiThrottleRateLimit ({rate})"
+        )
+    domain = (read.config.get("customDomainName") or "").strip().lower()
+    zone = (read.config.get("customDomainZoneId") or "").strip()
+    if domain and not _DOMAIN.match(domain):
+        raise ConfigError(read.key("customDomainName"), f"must be a DNS name such as api.example.com; got {domain!r}")
+    if domain and not re.match(r"^Z[A-Z0-9]{1,31}$", zone):
+        raise ConfigError(
+            read.key("customDomainZoneId"), "must be the Route 53 hosted zone id (Z...) of customDomainName"
+        )
+    return ApiGatewaySettings(
+        rate_limit=rate,
+        burst_limit=burst,
+        write_rate_limit=write_rate,
+        cache_size_gb=read.choice("apiCacheSizeGb", _CACHE_SIZES, str),
+        cache_ttl_s=read.integer("apiCacheTtlS", 0, 3600),
+        quota_per_day=read.integer("apiQuotaPerDay", 1, 1_000_000_000),
+        custom_domain_name=domain,
+        custom_domain_zone_id=zone if domain else "",
+    )
+
+
+def _observability(read: _Reader) -> ObservabilitySettings:
+    email = (read.config.get("alarmEmail") or "").strip()
+    if email and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email):
+        raise ConfigError(read.key("alarmEmail"), f"must be an e-mail address; got {email!r}")
+    return ObservabilitySettings(
+        alarm_email=email,
+        monthly_budget_usd=read.integer("monthlyBudgetUsd", 1, 1_000_000),
+        latency_p99_alarm_ms=read.integer("latencyP99AlarmMs", 10, 29_000),
+        config_recorder=read.boolean("configRecorder"),
     )

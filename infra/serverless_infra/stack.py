@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pulumi
 
 from contract.parameters import Category
 from serverless_infra.account import availability_zones, current_account
+from serverless_infra.components.api import Api, ApiArgs
 from serverless_infra.components.artifacts import Artifacts, ArtifactsArgs
+from serverless_infra.components.compliance import Compliance, ComplianceArgs
 from serverless_infra.components.database import Database, DatabaseArgs
+from serverless_infra.components.functions import Functions, FunctionsArgs
 from serverless_infra.components.keys import KeyPurpose, Keys, KeysArgs, purpose_of
+from serverless_infra.components.messaging import Messaging, MessagingArgs
 from serverless_infra.components.network import Network, NetworkArgs
+from serverless_infra.components.observability import Observability, ObservabilityArgs
 from serverless_infra.components.parameters import Parameters, ParametersArgs
 from serverless_infra.naming import Namer, required_tags, tagging_transformation
 from serverless_infra.settings import Settings
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+"""Where Pulumi.yaml lives; relative artifact paths in config are relative to it."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +36,11 @@ class Stack:
     database: Database
     parameters: Parameters
     artifacts: Artifacts
+    messaging: Messaging
+    functions: Functions
+    api: Api
+    observability: Observability
+    compliance: Compliance
 
 
 def build(settings: Settings) -> Stack:
@@ -75,9 +89,75 @@ def build(settings: Settings) -> Stack:
             settings=settings.artifacts,
             key_arn=keys.arn(KeyPurpose.ARTIFACTS),
             account_id=account.account_id,
+            allow_config_delivery=settings.observability.config_recorder,
         ),
     )
-    return Stack(settings, keys, network, database, parameters, artifacts)
+    messaging = Messaging(
+        namer.name("messaging"),
+        MessagingArgs(namer=namer, settings=settings.queue, key_arn=keys.arn(KeyPurpose.MESSAGING)),
+    )
+    functions = Functions(
+        namer.name("functions"),
+        FunctionsArgs(
+            namer=namer,
+            settings=settings,
+            account=account,
+            project_root=PROJECT_ROOT,
+            subnet_ids=[subnet.id for subnet in network.application_subnets],
+            security_group_id=network.function_security_group.id,
+            parking_security_group_id=network.default_security_group.id,
+            keys=keys,
+            parameter_paths=parameters.paths,
+            messaging=messaging,
+            database=database,
+        ),
+    )
+    functions.run_migrations(depends_on=[database, parameters])
+    api = Api(
+        namer.name("api"),
+        ApiArgs(
+            namer=namer,
+            settings=settings.gateway,
+            account=account,
+            function_name=functions.functions["api"].name,
+            alias_name=functions.aliases["api"].name,
+            alias_invoke_arn=functions.aliases["api"].invoke_arn,
+            logs_key_arn=keys.arn(KeyPurpose.LOGS),
+            log_retention_days=settings.log_retention_days,
+            manage_account_settings=settings.manage_api_gateway_account,
+        ),
+    )
+    observability = Observability(
+        namer.name("observability"),
+        ObservabilityArgs(
+            namer=namer,
+            settings=settings.observability,
+            account=account,
+            key_arn=keys.arn(KeyPurpose.MESSAGING),
+            api_name=api.rest_api.name,
+            api_stage=api.stage.stage_name,
+            function_names={key: fn.name for key, fn in functions.functions.items()},
+            queue_name=messaging.queue.name,
+            dead_letter_queue_name=messaging.dead_letter_queue.name,
+            primary_identifier=database.primary.identifier,
+            replica_identifiers=[replica.identifier for replica in database.replicas],
+            allocated_storage_gb=settings.database.allocated_storage_gb,
+        ),
+    )
+    compliance = Compliance(
+        namer.name("compliance"),
+        ComplianceArgs(
+            namer=namer,
+            account=account,
+            log_retention_days=settings.log_retention_days,
+            backup_retention_days=settings.database.backup_retention_days,
+            create_recorder=settings.observability.config_recorder,
+            delivery_bucket=artifacts.bucket.bucket,
+        ),
+    )
+    return Stack(
+        settings, keys, network, database, parameters, artifacts, messaging, functions, api, observability, compliance
+    )
 
 
 def parameter_values(settings: Settings, database: Database) -> dict[str, pulumi.Input[str]]:
@@ -113,3 +193,12 @@ def export_outputs(stack: Stack) -> None:
     pulumi.export("parameterPrefix", f"/{stack.settings.parameter_prefix}/{stack.settings.environment}/")
     pulumi.export("keyAliases", {purpose.value: alias.name for purpose, alias in stack.keys.aliases.items()})
     pulumi.export("artifactBucket", stack.artifacts.bucket.bucket)
+    pulumi.export("apiUrl", stack.api.url)
+    pulumi.export("apiKeyId", stack.api.api_key.id)
+    pulumi.export("apiKey", pulumi.Output.secret(stack.api.api_key.value))
+    pulumi.export("functionNames", {key: fn.name for key, fn in stack.functions.functions.items()})
+    pulumi.export("functionAliases", {key: alias.arn for key, alias in stack.functions.aliases.items()})
+    pulumi.export("queueUrl", stack.messaging.queue.url)
+    pulumi.export("deadLetterQueueUrl", stack.messaging.dead_letter_queue.url)
+    pulumi.export("dashboardName", stack.observability.dashboard.dashboard_name)
+    pulumi.export("alarmTopicArn", stack.observability.topic.arn)

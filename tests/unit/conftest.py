@@ -6,6 +6,7 @@ AWS credentials and config files are hidden so nothing can reach a real account.
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -36,10 +37,27 @@ def _no_real_aws() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session")
+def archive_overrides(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Function and layer archives for the program to reference, made here without a network.
+
+    The program only hashes and uploads them, so the unit suite needs real zip files, not the
+    packaged function (its build is tested with the function).
+    """
+    directory = tmp_path_factory.mktemp("archives")
+    function_zip, layer_zip = directory / "function.zip", directory / "layer.zip"
+    with zipfile.ZipFile(function_zip, "w") as archive:
+        for source in sorted((PROJECT_ROOT / "contract").glob("*.py")):
+            archive.write(source, f"contract/{source.name}")
+    with zipfile.ZipFile(layer_zip, "w") as archive:
+        archive.writestr("python/README.txt", "third-party libraries are installed here by the packaging step\n")
+    return {"serverless-infra:functionArchive": str(function_zip), "serverless-infra:layerArchive": str(layer_zip)}
+
+
 @pytest.fixture(scope="module")
-def runs() -> dict[str, ProgramRun]:
+def runs(archive_overrides: dict[str, str]) -> dict[str, ProgramRun]:
     """The program for every shipped stack, run once per test module."""
-    return {stack: run_program(PROJECT_ROOT, stack) for stack in STACKS}
+    return {stack: run_program(PROJECT_ROOT, stack, config_overrides=archive_overrides) for stack in STACKS}
 
 
 @pytest.fixture(params=STACKS)
@@ -49,11 +67,11 @@ def stack_run(request: pytest.FixtureRequest, runs: dict[str, ProgramRun]) -> Pr
 
 
 @pytest.fixture
-def run_stack() -> Callable[..., ProgramRun]:
+def run_stack(archive_overrides: dict[str, str]) -> Callable[..., ProgramRun]:
     """Run a stack with configuration changed as ``pulumi config set``/``rm`` would (None removes)."""
 
     def run(stack: str, **overrides: Any) -> ProgramRun:
         keyed = {key if ":" in key else f"serverless-infra:{key}": value for key, value in overrides.items()}
-        return run_program(PROJECT_ROOT, stack, config_overrides=keyed)
+        return run_program(PROJECT_ROOT, stack, config_overrides={**archive_overrides, **keyed})
 
     return run

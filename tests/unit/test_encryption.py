@@ -14,7 +14,7 @@ def key_arn(run, purpose):
 
 def test_every_key_rotates_yearly(stack_run):
     keys = stack_run.of_type(KEY)
-    assert len(keys) == 5
+    assert len(keys) == 7
     for key in keys:
         assert key.inputs["enableKeyRotation"] is True
         assert int(key.inputs["rotationPeriodInDays"]) == 365
@@ -48,8 +48,8 @@ def test_every_parameter_is_a_securestring_under_its_category_key(stack_run):
 
 
 def test_categories_never_share_a_key(stack_run):
-    keys = {key_arn(stack_run, purpose) for purpose in ("database", "api", "cache", "logs", "artifacts")}
-    assert len(keys) == 5
+    purposes = ("database", "api", "cache", "logs", "artifacts", "messaging", "functions")
+    assert len({key_arn(stack_run, purpose) for purpose in purposes}) == len(purposes)
 
 
 def test_the_artifact_bucket_uses_sse_kms_with_the_artifacts_key(stack_run):

@@ -34,7 +34,7 @@ def normalised(run):
             for r in run.resources
         ),
         sort_keys=True,
-        default=str,
+        default=lambda value: getattr(value, "path", None) or str(value),  # assets by path, not by address
     )
     for value, placeholder in sorted(computed_values(run).items(), key=lambda item: -len(item[0])):
         text = text.replace(value, placeholder)

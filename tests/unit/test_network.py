@@ -7,7 +7,8 @@ import ipaddress
 import pytest
 
 from contract.workloads import GATEWAY_ENDPOINT_SERVICES, interface_endpoint_services
-from tests.unit.support import resource_by_id
+from offline.harness import run_program
+from tests.unit.support import PROJECT_ROOT, resource_by_id
 
 SG = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -150,11 +151,8 @@ def test_vpc_flow_logs_capture_all_traffic_to_an_encrypted_log_group(stack_run):
 
 
 @pytest.fixture(scope="module")
-def nat_run(request):
-    from offline.harness import run_program
-    from tests.unit.support import PROJECT_ROOT
-
-    return run_program(PROJECT_ROOT, "dev", config_overrides={"serverless-infra:natGateway": True})
+def nat_run(archive_overrides):
+    return run_program(PROJECT_ROOT, "dev", config_overrides={**archive_overrides, "serverless-infra:natGateway": True})
 
 
 def test_opting_into_nat_adds_public_subnets_an_internet_gateway_and_one_nat(nat_run):

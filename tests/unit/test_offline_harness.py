@@ -81,8 +81,8 @@ def test_a_directory_without_pulumi_yaml_is_refused(tmp_path):
         run_program(tmp_path, "dev")
 
 
-def test_the_plan_command_lists_resources_by_component(capsys):
-    assert plan_main(["--stack", "dev"]) == 0
+def test_the_plan_command_lists_resources_by_component(capsys, archive_overrides):
+    assert plan_main(["--stack", "dev", *(f"--config={key}={value}" for key, value in archive_overrides.items())]) == 0
     printed = capsys.readouterr().out
     assert "serverless-infra:index:Network" in printed
     assert "    + aws:ec2/vpc:Vpc" in printed
@@ -91,3 +91,9 @@ def test_the_plan_command_lists_resources_by_component(capsys):
 def test_the_plan_command_exits_2_with_the_reason_on_bad_config(capsys):
     assert plan_main(["--stack", "no-such-stack"]) == 2
     assert "aws:region: is required; set it to us-east-1" in capsys.readouterr().err
+
+
+def test_the_plan_command_names_the_build_step_when_an_archive_is_missing(capsys, tmp_path):
+    missing = tmp_path / "nothing.zip"
+    assert plan_main(["--stack", "dev", f"--config=serverless-infra:functionArchive={missing}"]) == 2
+    assert "nox -s package" in capsys.readouterr().err

@@ -101,3 +101,42 @@ def test_a_boolean_must_be_true_or_false(run_stack):
 def test_valid_overrides_are_accepted(run_stack):
     run = run_stack("dev", dbReadReplicaCount=2, availabilityZoneCount=2, endpointAvailabilityZoneCount=1)
     assert len(run.of_type("aws:rds/instance:Instance")) == 3
+
+
+def test_a_batch_above_ten_needs_a_batching_window(run_stack):
+    error = config_error(run_stack, workerBatchSize=500, workerBatchingWindowS=0)
+    assert error.key == "serverless-infra:workerBatchingWindowS"
+
+
+def test_a_batch_above_500_is_refused(run_stack):
+    assert config_error(run_stack, workerBatchSize=501).key == "serverless-infra:workerBatchSize"
+
+
+def test_the_queue_must_hide_messages_for_six_worker_timeouts(run_stack):
+    error = config_error(run_stack, workerTimeoutS=120, queueVisibilityTimeoutS=600)
+    assert error.key == "serverless-infra:queueVisibilityTimeoutS"
+    assert "6 times" in str(error)
+
+
+def test_a_write_limit_above_the_stage_limit_is_refused(run_stack):
+    error = config_error(run_stack, apiThrottleRateLimit=10, apiWriteThrottleRateLimit=20)
+    assert error.key == "serverless-infra:apiWriteThrottleRateLimit"
+
+
+def test_a_custom_domain_needs_its_hosted_zone(run_stack):
+    assert config_error(run_stack, customDomainName="api.example.com").key == "serverless-infra:customDomainZoneId"
+
+
+def test_a_custom_domain_must_be_a_dns_name(run_stack):
+    assert config_error(run_stack, customDomainName="not a domain").key == "serverless-infra:customDomainName"
+
+
+def test_an_unknown_cache_size_is_refused(run_stack):
+    assert config_error(run_stack, apiCacheSizeGb="2").key == "serverless-infra:apiCacheSizeGb"
+
+
+def test_a_missing_archive_names_the_command_that_builds_it(run_stack, tmp_path):
+    with pytest.raises(ProgramError) as failure:
+        run_stack("dev", layerArchive=str(tmp_path / "absent.zip"))
+    assert "serverless-infra:layerArchive" in str(failure.value)
+    assert "nox -s package" in str(failure.value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -18,6 +19,7 @@ class ArtifactsArgs:
     settings: ArtifactSettings
     key_arn: pulumi.Input[str]
     account_id: str
+    allow_config_delivery: bool  # AWS Config's delivery channel writes here when configRecorder is on
 
 
 class Artifacts(pulumi.ComponentResource):
@@ -95,19 +97,46 @@ class Artifacts(pulumi.ComponentResource):
             ],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
         )
+        statements: list[dict[str, Any]] = [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [self.bucket.arn, pulumi.Output.concat(self.bucket.arn, "/*")],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ]
+        if args.allow_config_delivery:
+            statements += _config_delivery_statements(self.bucket.arn, args.account_id)
         aws.s3.BucketPolicy(
             namer.name("bucket-policy", "artifacts"),
             bucket=self.bucket.id,
-            policy=document(
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [self.bucket.arn, pulumi.Output.concat(self.bucket.arn, "/*")],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                },
-            ),
+            policy=document(*statements),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
         )
         self.register_outputs({"bucket": self.bucket.bucket})
+
+
+def _config_delivery_statements(bucket_arn: pulumi.Output[str], account_id: str) -> list[dict[str, Any]]:
+    """What AWS Config's delivery channel needs on the bucket, for this account only."""
+    principal = {"Service": "config.amazonaws.com"}
+    source = {"aws:SourceAccount": account_id}
+    return [
+        {
+            "Sid": "ConfigBucketCheck",
+            "Effect": "Allow",
+            "Principal": principal,
+            "Action": ["s3:GetBucketAcl", "s3:ListBucket"],
+            "Resource": bucket_arn,
+            "Condition": {"StringEquals": source},
+        },
+        {
+            "Sid": "ConfigDelivery",
+            "Effect": "Allow",
+            "Principal": principal,
+            "Action": "s3:PutObject",
+            "Resource": pulumi.Output.concat(bucket_arn, f"/aws-config/AWSLogs/{account_id}/Config/*"),
+            "Condition": {"StringEquals": {**source, "s3:x-amz-acl": "bucket-owner-full-control"}},
+        },
+    ]

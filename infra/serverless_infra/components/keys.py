@@ -25,6 +25,8 @@ class KeyPurpose(StrEnum):
     CACHE = Category.CACHE.value
     LOGS = "logs"
     ARTIFACTS = "artifacts"
+    MESSAGING = "messaging"
+    FUNCTIONS = "functions"
 
 
 def purpose_of(category: Category) -> KeyPurpose:
@@ -80,11 +82,17 @@ _WHAT: Mapping[KeyPurpose, str] = {
     KeyPurpose.CACHE: "/cache/ parameters",
     KeyPurpose.LOGS: "CloudWatch log groups",
     KeyPurpose.ARTIFACTS: "deployment artifacts in S3",
+    KeyPurpose.MESSAGING: "the orders queue, its dead-letter queue and the alarm topic",
+    KeyPurpose.FUNCTIONS: "the functions' environment variables",
 }
 
 
 def key_usages(namer: Namer, account: AccountContext) -> dict[KeyPurpose, KeyUsage]:
     """Who uses which key: derived from the workload table, so a new reader needs no edit here."""
+
+    def role(workload_key: str) -> str:
+        (match,) = [w for w in WORKLOADS if w.key == workload_key]
+        return namer.role_arn(match, account.account_id, account.partition)
 
     def roles_reading(category: Category) -> tuple[str, ...]:
         return tuple(namer.role_arn(w, account.account_id, account.partition) for w in readers_of(category))
@@ -113,5 +121,24 @@ def key_usages(namer: Namer, account: AccountContext) -> dict[KeyPurpose, KeyUsa
                 ),
             ),
         ),
-        KeyPurpose.ARTIFACTS: KeyUsage(via_services=("s3",), decrypting_roles=()),
+        KeyPurpose.ARTIFACTS: KeyUsage(
+            via_services=("s3",),
+            decrypting_roles=(),
+            # AWS Config's delivery channel (when this stack owns the recorder) writes encrypted objects here.
+            service_principals=(("config.amazonaws.com", {"StringEquals": {"aws:SourceAccount": account.account_id}}),),
+        ),
+        KeyPurpose.MESSAGING: KeyUsage(
+            via_services=("sqs", "sns"),
+            decrypting_roles=(role("worker"), role("dlq-analyzer")),
+            encrypting_roles=(role("api"),),
+            service_principals=(
+                # CloudWatch alarms publish to the encrypted alarm topic; SNS asks KMS on their behalf.
+                ("cloudwatch.amazonaws.com", {"StringEquals": {"aws:SourceAccount": account.account_id}}),
+            ),
+        ),
+        KeyPurpose.FUNCTIONS: KeyUsage(
+            via_services=("lambda",),
+            decrypting_roles=tuple(namer.role_arn(w, account.account_id, account.partition) for w in WORKLOADS),
+            grants_for_aws_resources=True,
+        ),
     }

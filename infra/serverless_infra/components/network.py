@@ -77,7 +77,9 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
         # Take over the default security group and leave it without rules (FSBP EC2.2).
-        aws.ec2.DefaultSecurityGroup(namer.name("security-group", "default"), vpc_id=self.vpc.id, opts=child)
+        self.default_security_group = aws.ec2.DefaultSecurityGroup(
+            namer.name("security-group", "default"), vpc_id=self.vpc.id, opts=child
+        )
 
         self.application_route_table = aws.ec2.RouteTable(
             namer.name("route-table", "app"), vpc_id=self.vpc.id, opts=child

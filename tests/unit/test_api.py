@@ -1,0 +1,144 @@
+"""API Gateway: routes, keys, throttling, caching, logs, tracing, and the scoped invoke permission."""
+
+from __future__ import annotations
+
+import json
+
+from offline.harness import run_program
+from tests.unit.support import PROJECT_ROOT, resource_by_id
+
+METHOD = "aws:apigateway/method:Method"
+
+
+def methods(run):
+    """(path, HTTP method) -> method record, with each resource's full path rebuilt."""
+    resources = {r.id: r for r in run.of_type("aws:apigateway/resource:Resource")}
+
+    def path_of(resource_id):
+        resource = resources.get(resource_id)
+        if resource is None:
+            return ""
+        parent = path_of(resource.inputs["parentId"])
+        return f"{parent}/{resource.inputs['pathPart']}" if parent else resource.inputs["pathPart"]
+
+    return {(path_of(m.inputs["resourceId"]), m.inputs["httpMethod"]): m for m in run.of_type(METHOD)}
+
+
+def test_the_api_is_regional(stack_run):
+    (api,) = stack_run.of_type("aws:apigateway/restApi:RestApi")
+    assert api.inputs["endpointConfiguration"]["types"] == "REGIONAL"
+
+
+def test_every_documented_route_exists(stack_run):
+    assert set(methods(stack_run)) >= {
+        ("health", "GET"),
+        ("health/ready", "GET"),
+        ("orders", "GET"),
+        ("orders", "POST"),
+        ("orders/{order_id}", "GET"),
+        ("orders/batch", "POST"),
+        ("orders/async", "POST"),
+        ("{proxy+}", "ANY"),
+    }
+
+
+def test_only_health_routes_are_open_without_an_api_key(stack_run):
+    open_routes = {path for (path, _), m in methods(stack_run).items() if not m.inputs["apiKeyRequired"]}
+    assert open_routes == {"health", "health/ready"}
+
+
+def test_every_method_proxies_to_the_api_alias(stack_run):
+    alias = stack_run.named("aws:lambda/alias:Alias", f"serverless-infra-{stack_run.stack}-alias-api")
+    integrations = stack_run.of_type("aws:apigateway/integration:Integration")
+    assert len(integrations) == len(stack_run.of_type(METHOD))
+    for integration in integrations:
+        assert integration.inputs["type"] == "AWS_PROXY"
+        assert integration.inputs["uri"] == alias.outputs["invokeArn"]
+
+
+def test_the_invoke_permission_is_scoped_to_this_apis_stage(stack_run):
+    (api,) = stack_run.of_type("aws:apigateway/restApi:RestApi")
+    (permission,) = stack_run.of_type("aws:lambda/permission:Permission")
+    assert permission.inputs["principal"] == "apigateway.amazonaws.com"
+    assert permission.inputs["sourceArn"] == f"{api.outputs['executionArn']}/v1/*/*"
+    assert permission.inputs["qualifier"] == "live"
+
+
+def test_the_stage_traces_caches_and_writes_json_access_logs(stack_run):
+    (stage,) = stack_run.of_type("aws:apigateway/stage:Stage")
+    assert stage.inputs["xrayTracingEnabled"] is True
+    assert stage.inputs["cacheClusterEnabled"] is True
+    log_format = json.loads(stage.inputs["accessLogSettings"]["format"])
+    assert log_format["requestId"] == "$context.requestId"
+    destination = stage.inputs["accessLogSettings"]["destinationArn"]
+    group = next(g for g in stack_run.of_type("aws:cloudwatch/logGroup:LogGroup") if g.outputs["arn"] == destination)
+    assert group.inputs["kmsKeyId"]
+
+
+def method_settings(run):
+    return {
+        m.inputs["methodPath"]: m.inputs["settings"]
+        for m in run.of_type("aws:apigateway/methodSettings:MethodSettings")
+    }
+
+
+def test_the_stage_throttles_every_method(stack_run):
+    settings = method_settings(stack_run)["*/*"]
+    config = stack_run.config.values
+    assert int(settings["throttlingRateLimit"]) == int(config["serverless-infra:apiThrottleRateLimit"])
+    assert int(settings["throttlingBurstLimit"]) == int(config["serverless-infra:apiThrottleBurstLimit"])
+    assert settings["dataTraceEnabled"] is False
+
+
+def test_write_routes_have_their_own_lower_limit(stack_run):
+    settings = method_settings(stack_run)
+    limit = int(stack_run.config.values["serverless-infra:apiWriteThrottleRateLimit"])
+    for path in ("orders/POST", "orders/batch/POST", "orders/async/POST"):
+        assert int(settings[path]["throttlingRateLimit"]) == limit, path
+        assert settings[path]["cachingEnabled"] is False
+
+
+def test_get_routes_are_cached_encrypted_and_keyed_by_their_parameters(stack_run):
+    settings = method_settings(stack_run)
+    for path in ("orders/GET", "orders/{order_id}/GET"):
+        assert settings[path]["cachingEnabled"] is True
+        assert settings[path]["cacheDataEncrypted"] is True
+    integrations = {
+        (resource_by_id(stack_run, i.inputs["resourceId"]).inputs["pathPart"], i.inputs["httpMethod"]): i
+        for i in stack_run.of_type("aws:apigateway/integration:Integration")
+    }
+    assert integrations[("{order_id}", "GET")].inputs["cacheKeyParameters"] == ["method.request.path.order_id"]
+    assert "method.request.querystring.cursor" in integrations[("orders", "GET")].inputs["cacheKeyParameters"]
+
+
+def test_api_key_holders_are_on_a_usage_plan(stack_run):
+    (plan,) = stack_run.of_type("aws:apigateway/usagePlan:UsagePlan")
+    (key,) = stack_run.of_type("aws:apigateway/apiKey:ApiKey")
+    (link,) = stack_run.of_type("aws:apigateway/usagePlanKey:UsagePlanKey")
+    assert (link.inputs["keyId"], link.inputs["usagePlanId"]) == (key.id, plan.id)
+    assert plan.inputs["quotaSettings"]["period"] == "DAY"
+
+
+def test_the_api_key_value_is_exported_only_as_a_secret(stack_run):
+    assert "apiKey" in stack_run.secret_outputs
+    assert stack_run.outputs["apiUrl"].endswith("/v1")
+
+
+def test_a_custom_domain_gets_a_validated_certificate_mapping_and_alias_record(archive_overrides):
+    run = run_program(
+        PROJECT_ROOT,
+        "dev",
+        config_overrides={
+            **archive_overrides,
+            "serverless-infra:customDomainName": "orders.example.com",
+            "serverless-infra:customDomainZoneId": "Z0123456789ABC",
+        },
+    )
+    (domain,) = run.of_type("aws:apigateway/domainName:DomainName")
+    assert domain.inputs["securityPolicy"] == "TLS_1_2"
+    assert len(run.of_type("aws:acm/certificateValidation:CertificateValidation")) == 1
+    assert len(run.of_type("aws:apigateway/basePathMapping:BasePathMapping")) == 1
+    assert {r.inputs["type"] for r in run.of_type("aws:route53/record:Record")} == {"CNAME", "A"}
+    assert run.outputs["apiUrl"] == "https://orders.example.com"
+    (api,) = run.of_type("aws:apigateway/restApi:RestApi")
+    assert api.inputs["disableExecuteApiEndpoint"] is True
