@@ -20,10 +20,10 @@ PYTHON = "3.11"
 CONSTRAINTS = ("-c", "constraints.txt")
 LINTED = tuple(
     path
-    for path in ("contract", "offline", "infra", "function", "local", "policies", "tests", "noxfile.py")
+    for path in ("contract", "offline", "infra", "bootstrap", "function", "local", "policies", "tests", "noxfile.py")
     if Path(path).exists()
 )
-TYPED = ("contract", "offline", "infra/serverless_infra", "infra/__main__.py")
+TYPED = ("contract", "offline", "infra/serverless_infra", "infra/__main__.py", "bootstrap/__main__.py")
 WORKERS = os.environ.get("PYTEST_WORKERS", "auto")
 
 

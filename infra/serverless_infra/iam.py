@@ -121,6 +121,7 @@ class KeyUsage:
     decrypting_roles: tuple[str, ...]  # role ARNs allowed to decrypt through those services
     encrypting_roles: tuple[str, ...] = ()  # role ARNs that also produce ciphertext (e.g. send to an encrypted queue)
     grants_for_aws_resources: bool = False  # the service keeps using the key after the call (RDS)
+    direct_users: tuple[str, ...] = ()  # principals that call KMS themselves (the CLI's awskms:// secrets provider)
     service_principals: tuple[tuple[str, Mapping[str, Mapping[str, Any]]], ...] = ()
 
 
@@ -148,6 +149,16 @@ def key_policy(account: AccountContext, usage: KeyUsage) -> pulumi.Output[str]:
                 "*",
                 principal=account_principal,
                 condition={"StringEquals": via, "ArnEquals": {"aws:PrincipalArn": account.deployer_arn}},
+            )
+        )
+    if usage.direct_users:
+        statements.append(
+            statement(
+                "DirectUseByNamedPrincipals",
+                ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"),
+                "*",
+                principal=account_principal,
+                condition={"ArnEquals": {"aws:PrincipalArn": sorted(usage.direct_users)}},
             )
         )
     if usage.grants_for_aws_resources:

@@ -185,8 +185,8 @@ class Settings:
     manage_api_gateway_account: bool
 
 
-class _Reader:
-    """Reads one namespace of config and raises ConfigError naming the full key."""
+class ConfigReader:
+    """Reads one namespace of config and raises ConfigError naming the full key (shared with bootstrap/)."""
 
     def __init__(self, namespace: str) -> None:
         self.namespace = namespace
@@ -252,7 +252,7 @@ def load_settings() -> Settings:
         raise ConfigError("aws:region", f"is required; set it to {REGION} (`pulumi config set aws:region {REGION}`)")
     if region != REGION:
         raise ConfigError("aws:region", f"this blueprint deploys to {REGION} only; got {region!r}")
-    read = _Reader(APPLICATION)
+    read = ConfigReader(APPLICATION)
     environment = read.choice("environment", ENVIRONMENTS, str)
     worker = _worker(read)
     return Settings(
@@ -285,7 +285,7 @@ def load_settings() -> Settings:
     )
 
 
-def _tags(read: _Reader) -> TagSettings:
+def _tags(read: ConfigReader) -> TagSettings:
     meaning = "a tag value (letters, digits, spaces and _ . : / = + - @, at most 256)"
     return TagSettings(
         cost_center=read.matching("costCenter", _TAG_VALUE, meaning),
@@ -294,7 +294,7 @@ def _tags(read: _Reader) -> TagSettings:
     )
 
 
-def _network(read: _Reader) -> NetworkSettings:
+def _network(read: ConfigReader) -> NetworkSettings:
     raw_cidr = read.text("vpcCidr")
     try:
         network = ipaddress.IPv4Network(raw_cidr)
@@ -314,7 +314,7 @@ def _network(read: _Reader) -> NetworkSettings:
     return NetworkSettings(str(network), zones, read.boolean("natGateway"), endpoint_zones)
 
 
-def _database(read: _Reader) -> DatabaseSettings:
+def _database(read: ConfigReader) -> DatabaseSettings:
     identifier = "a PostgreSQL identifier (lower-case letters, digits, _; at most 63)"
     allocated = read.integer("dbAllocatedStorageGb", 20, 65536)
     maximum = read.integer("dbMaxAllocatedStorageGb", 20, 65536)
@@ -357,7 +357,7 @@ def _database(read: _Reader) -> DatabaseSettings:
     )
 
 
-def _api(read: _Reader) -> ApiSettings:
+def _api(read: ConfigReader) -> ApiSettings:
     maximum = read.integer("apiMaxPageSize", 1, 1000)
     default = read.integer("apiDefaultPageSize", 1, 1000)
     if default > maximum:
@@ -365,7 +365,7 @@ def _api(read: _Reader) -> ApiSettings:
     return ApiSettings(default, maximum, read.integer("apiMaxBatchOrders", 1, 500))
 
 
-def _cache(read: _Reader) -> CacheSettings:
+def _cache(read: ConfigReader) -> CacheSettings:
     return CacheSettings(
         parameters_max_age_s=read.integer("parametersMaxAgeS", 1, 86_400),
         idempotency_ttl_s=read.integer("idempotencyTtlS", 60, 30 * 86_400),
@@ -373,7 +373,7 @@ def _cache(read: _Reader) -> CacheSettings:
     )
 
 
-def _compute(read: _Reader) -> ComputeSettings:
+def _compute(read: ConfigReader) -> ComputeSettings:
     reserved = read.integer("reservedConcurrency", 1, 10_000)
     low = read.integer("provisionedConcurrencyMin", 0, 10_000)
     high = read.integer("provisionedConcurrencyMax", 0, 10_000)
@@ -394,7 +394,7 @@ def _compute(read: _Reader) -> ComputeSettings:
     )
 
 
-def _worker(read: _Reader) -> WorkerSettings:
+def _worker(read: ConfigReader) -> WorkerSettings:
     batch = read.integer("workerBatchSize", 1, 500)
     window = read.integer("workerBatchingWindowS", 0, 300)
     if batch > 10 and window < 1:
@@ -411,7 +411,7 @@ def _worker(read: _Reader) -> WorkerSettings:
     )
 
 
-def _queue(read: _Reader, worker: WorkerSettings) -> QueueSettings:
+def _queue(read: ConfigReader, worker: WorkerSettings) -> QueueSettings:
     visibility = read.integer("queueVisibilityTimeoutS", 0, 43_200)
     if visibility < 6 * worker.timeout_s:
         raise ConfigError(
@@ -431,7 +431,7 @@ _CACHE_SIZES = ("0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
-def _gateway(read: _Reader) -> ApiGatewaySettings:
+def _gateway(read: ConfigReader) -> ApiGatewaySettings:
     rate, burst = read.integer("apiThrottleRateLimit", 1, 10_000), read.integer("apiThrottleBurstLimit", 1, 5_000)
     write_rate = read.integer("apiWriteThrottleRateLimit", 1, 10_000)
     if write_rate > rate:
@@ -458,7 +458,7 @@ def _gateway(read: _Reader) -> ApiGatewaySettings:
     )
 
 
-def _observability(read: _Reader) -> ObservabilitySettings:
+def _observability(read: ConfigReader) -> ObservabilitySettings:
     email = (read.config.get("alarmEmail") or "").strip()
     if email and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email):
         raise ConfigError(read.key("alarmEmail"), f"must be an e-mail address; got {email!r}")

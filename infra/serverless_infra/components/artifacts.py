@@ -1,4 +1,7 @@
-"""The deployment artifact bucket: versioned, lifecycle-managed, SSE-KMS, private, TLS-only."""
+"""A private bucket: versioned, lifecycle-managed, SSE-KMS, public access blocked, TLS-only.
+
+The stack uses it for deployment artifacts; bootstrap/ uses it for Pulumi state (``purpose``).
+"""
 
 from __future__ import annotations
 
@@ -20,32 +23,34 @@ class ArtifactsArgs:
     key_arn: pulumi.Input[str]
     account_id: str
     allow_config_delivery: bool  # AWS Config's delivery channel writes here when configRecorder is on
+    purpose: str = "artifacts"
 
 
 class Artifacts(pulumi.ComponentResource):
-    """S3 bucket for function and layer archives."""
+    """A private, versioned, KMS-encrypted S3 bucket."""
 
     def __init__(self, name: str, args: ArtifactsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("serverless-infra:index:Artifacts", name, None, opts)
         namer, settings = args.namer, args.settings
         child = pulumi.ResourceOptions(parent=self)
         # Bucket names are global: the account id keeps two accounts' stacks from colliding.
-        bucket_name = namer.name("artifacts", args.account_id)
+        purpose = args.purpose
+        bucket_name = namer.name(purpose, args.account_id)
         self.bucket = aws.s3.Bucket(
-            namer.name("bucket", "artifacts"),
+            namer.name("bucket", purpose),
             bucket=bucket_name,
             force_destroy=settings.force_destroy,
             tags=backup_tag(f"s3-versioning-{settings.noncurrent_version_days}d"),
             opts=child,
         )
         aws.s3.BucketOwnershipControls(
-            namer.name("bucket-ownership", "artifacts"),
+            namer.name("bucket-ownership", purpose),
             bucket=self.bucket.id,
             rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
             opts=child,
         )
         public_access = aws.s3.BucketPublicAccessBlock(
-            namer.name("bucket-public-access", "artifacts"),
+            namer.name("bucket-public-access", purpose),
             bucket=self.bucket.id,
             block_public_acls=True,
             block_public_policy=True,
@@ -54,13 +59,13 @@ class Artifacts(pulumi.ComponentResource):
             opts=child,
         )
         versioning = aws.s3.BucketVersioning(
-            namer.name("bucket-versioning", "artifacts"),
+            namer.name("bucket-versioning", purpose),
             bucket=self.bucket.id,
             versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
             opts=child,
         )
         aws.s3.BucketServerSideEncryptionConfiguration(
-            namer.name("bucket-encryption", "artifacts"),
+            namer.name("bucket-encryption", purpose),
             bucket=self.bucket.id,
             rules=[
                 aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
@@ -74,7 +79,7 @@ class Artifacts(pulumi.ComponentResource):
             opts=child,
         )
         aws.s3.BucketLifecycleConfiguration(
-            namer.name("bucket-lifecycle", "artifacts"),
+            namer.name("bucket-lifecycle", purpose),
             bucket=self.bucket.id,
             rules=[
                 aws.s3.BucketLifecycleConfigurationRuleArgs(
@@ -110,7 +115,7 @@ class Artifacts(pulumi.ComponentResource):
         if args.allow_config_delivery:
             statements += _config_delivery_statements(self.bucket.arn, args.account_id)
         aws.s3.BucketPolicy(
-            namer.name("bucket-policy", "artifacts"),
+            namer.name("bucket-policy", purpose),
             bucket=self.bucket.id,
             policy=document(*statements),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
