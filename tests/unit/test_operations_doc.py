@@ -10,7 +10,7 @@ OPERATIONS = (PROJECT_ROOT / "docs" / "operations.md").read_text(encoding="utf-8
 
 
 def documented_alarms():
-    return [heading for heading in re.findall(r"^### (\S+)$", OPERATIONS, re.MULTILINE)]
+    return re.findall(r"^### (\S+)$", OPERATIONS, re.MULTILINE)
 
 
 def as_pattern(heading):
