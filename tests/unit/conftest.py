@@ -1,7 +1,9 @@
 """Fixtures: the real program run under the Pulumi mocks for each stack.
 
-Each test module gets fresh runs (a fresh runtime state) of the real Pulumi.<stack>.yaml files;
-AWS credentials and config files are hidden so nothing can reach a real account.
+Every run starts from a fresh Pulumi runtime state (new settings, mocks, root stack and program
+modules) and reads the real Pulumi.<stack>.yaml files. The shipped stacks' runs are made once per
+test worker and shared read-only; tests that change configuration make their own runs. AWS
+credentials and config files are hidden so nothing can reach a real account.
 """
 
 from __future__ import annotations
@@ -54,9 +56,9 @@ def archive_overrides(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str
     return {"serverless-infra:functionArchive": str(function_zip), "serverless-infra:layerArchive": str(layer_zip)}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def runs(archive_overrides: dict[str, str]) -> dict[str, ProgramRun]:
-    """The program for every shipped stack, run once per test module."""
+    """The program for every shipped stack, run once per test worker (tests only read them)."""
     return {stack: run_program(PROJECT_ROOT, stack, config_overrides=archive_overrides) for stack in STACKS}
 
 
