@@ -30,31 +30,30 @@ def rule_specs(log_retention_days: int, backup_retention_days: int) -> tuple[Con
     return (
         ConfigRuleSpec("RDS_STORAGE_ENCRYPTED", "rds-storage-encrypted"),
         ConfigRuleSpec("RDS_INSTANCE_PUBLIC_ACCESS_CHECK", "rds-not-public"),
-        ConfigRuleSpec("RDS_MULTI_AZ_SUPPORT", "rds-multi-az-in-prod"),
+        ConfigRuleSpec("RDS_MULTI_AZ_SUPPORT", "rds-multi-az"),
         ConfigRuleSpec(
             "DB_INSTANCE_BACKUP_ENABLED", "rds-backup-retention", {"backupRetentionMinimum": str(backup_retention_days)}
         ),
-        ConfigRuleSpec("RDS_INSTANCE_DELETION_PROTECTION_ENABLED", "rds-deletion-protection-in-prod"),
+        ConfigRuleSpec("RDS_INSTANCE_DELETION_PROTECTION_ENABLED", "rds-deletion-protection"),
         ConfigRuleSpec("RDS_INSTANCE_IAM_AUTHENTICATION_CONFIGURED", "rds-iam-authentication"),
-        ConfigRuleSpec("RDS_LOGGING_ENABLED", "rds-log-exports"),
         ConfigRuleSpec("S3_BUCKET_VERSIONING_ENABLED", "s3-versioning"),
         ConfigRuleSpec("S3_BUCKET_SSL_REQUESTS_ONLY", "s3-tls-only"),
-        ConfigRuleSpec("S3_BUCKET_SERVER_SIDE_ENCRYPTION_ENABLED", "s3-sse-kms"),
+        ConfigRuleSpec("S3_BUCKET_SERVER_SIDE_ENCRYPTION_ENABLED", "s3-bucket-sse-kms"),
         ConfigRuleSpec("S3_BUCKET_LEVEL_PUBLIC_ACCESS_PROHIBITED", "s3-public-access-block"),
         ConfigRuleSpec("LAMBDA_INSIDE_VPC", "lambda-in-vpc"),
-        ConfigRuleSpec("LAMBDA_FUNCTION_PUBLIC_ACCESS_PROHIBITED", "lambda-permission-scoped"),
         ConfigRuleSpec("CLOUDWATCH_LOG_GROUP_ENCRYPTED", "log-group-kms"),
         ConfigRuleSpec(
-            "CW_LOGGROUP_RETENTION_PERIOD_CHECK", "log-group-retention", {"MinRetentionTime": str(log_retention_days)}
+            "CW_LOGGROUP_RETENTION_PERIOD_CHECK", "log-retention", {"MinRetentionTime": str(log_retention_days)}
         ),
         ConfigRuleSpec("CMK_BACKING_KEY_ROTATION_ENABLED", "kms-key-rotation"),
-        ConfigRuleSpec("SNS_ENCRYPTED_KMS", "sns-kms"),
+        ConfigRuleSpec("SNS_ENCRYPTED_KMS", "sns-topic-kms"),
         ConfigRuleSpec("API_GW_XRAY_ENABLED", "api-stage-xray"),
         ConfigRuleSpec("API_GW_CACHE_ENABLED_AND_ENCRYPTED", "api-cache-encrypted"),
         ConfigRuleSpec("API_GW_EXECUTION_LOGGING_ENABLED", "api-access-logging"),
         ConfigRuleSpec("VPC_FLOW_LOGS_ENABLED", "vpc-flow-logs"),
-        ConfigRuleSpec("VPC_DEFAULT_SECURITY_GROUP_CLOSED", "no-open-ingress"),
-        ConfigRuleSpec("IAM_POLICY_NO_STATEMENTS_WITH_ADMIN_ACCESS", "no-wildcard-actions"),
+        ConfigRuleSpec("VPC_DEFAULT_SECURITY_GROUP_CLOSED", "default-security-group-closed"),
+        ConfigRuleSpec("IAM_POLICY_NO_STATEMENTS_WITH_ADMIN_ACCESS", "iam-no-admin"),
+        ConfigRuleSpec("RESTRICTED_INCOMING_TRAFFIC", "no-public-ingress"),
         ConfigRuleSpec("REQUIRED_TAGS", "required-tags", tags),
     )
 
