@@ -20,10 +20,10 @@ PYTHON = "3.11"
 CONSTRAINTS = ("-c", "constraints.txt")
 LINTED = tuple(
     path
-    for path in ("contract", "offline", "infra", "bootstrap", "function", "local", "policies", "tests", "noxfile.py")
+    for path in ("contract", "costmodel", "offline", "infra", "bootstrap", "function", "local", "policies", "tests", "noxfile.py")
     if Path(path).exists()
 )
-TYPED = ("contract", "offline", "infra/serverless_infra", "infra/__main__.py", "bootstrap/__main__.py")
+TYPED = ("contract", "costmodel", "offline", "infra/serverless_infra", "infra/__main__.py", "bootstrap/__main__.py")
 WORKERS = os.environ.get("PYTEST_WORKERS", "auto")
 
 
@@ -79,7 +79,25 @@ def e2e(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def cost(session: nox.Session) -> None:
+    """Monthly cost estimate of a stack from its registered resources: ``nox -s cost -- --stack prod``."""
+    _install(session, "infra/requirements.txt", "requirements-dev.txt")
+    session.run("python", "-m", "offline.cost", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def plan(session: nox.Session) -> None:
     """Show the resources a stack's program registers, offline: ``nox -s plan -- --stack prod``."""
     _install(session, "infra/requirements.txt", "requirements-dev.txt")
     session.run("python", "-m", "offline.plan", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def preview(session: nox.Session) -> None:
+    """Gate a stack on the policy pack offline, as `pulumi preview --policy-pack policies` would.
+
+    ``nox -s preview -- [--project DIR] [--stack NAME] [--json FILE] [--sarif FILE]``; exit 0 without
+    mandatory violations, 1 with, 2 when the program or the pack cannot run.
+    """
+    _install(session, "infra/requirements.txt", "requirements-dev.txt")
+    session.run("python", "-m", "offline.gate", *session.posargs)

@@ -1,0 +1,182 @@
+"""Monthly cost estimate of a stack, from what its program registers: ``python -m offline.cost``.
+
+Runs the program under the mocks, prices every resource with :mod:`costmodel` under the traffic
+profile in the stack's configuration (``cost*`` keys), and prints an itemised table by resource
+and by service, the budget verdict, the highest sustained request rate the budget allows, and
+what the main levers would change. Exit 0 within budget, 1 over it, 2 when the program cannot run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pulumi.runtime import rpc
+
+from costmodel.estimate import (
+    Estimate,
+    Resource,
+    TrafficProfile,
+    estimate,
+    max_sustained_requests_per_minute,
+    rest_api_requests,
+)
+from offline.harness import ProgramError, ProgramRun, run_program
+from offline.project import ProjectError
+
+NAMESPACE = "serverless-infra"
+
+
+@dataclass(frozen=True)
+class Lever:
+    """A change to the registered resources whose effect on the bill is worth knowing."""
+
+    description: str
+    change: Callable[[list[Resource]], list[Resource]]
+
+
+def resources_of(run: ProgramRun) -> list[Resource]:
+    return [
+        Resource(r.type, r.name, {k: rpc.unwrap_rpc_secret(v) for k, v in r.inputs.items()})
+        for r in run.resources
+        if r.custom
+    ]
+
+
+def profile_of(config: Mapping[str, str]) -> TrafficProfile:
+    """The traffic profile from stack configuration; a bad value names its key."""
+    keys = {
+        "peak_requests_per_minute": "costPeakRequestsPerMinute",
+        "peak_hours_per_day": "costPeakHoursPerDay",
+        "baseline_requests_per_minute": "costBaselineRequestsPerMinute",
+        "api_duration_ms": "costApiDurationMs",
+        "async_share": "costAsyncShare",
+        "log_kb_per_request": "costLogKbPerRequest",
+        "response_kb": "costResponseKb",
+    }
+    values: dict[str, float] = {}
+    for field_name, key in keys.items():
+        raw = config.get(f"{NAMESPACE}:{key}")
+        if raw is None:
+            continue
+        try:
+            values[field_name] = float(raw)
+        except ValueError:
+            raise ValueError(f"{NAMESPACE}:{key}: must be a number, got {raw!r}") from None
+    try:
+        return TrafficProfile(**values)
+    except ValueError as error:
+        raise ValueError(f"{NAMESPACE}:cost*: {error}") from None
+
+
+def _with_inputs(
+    type_token: str, update: Callable[[Mapping[str, Any]], Mapping[str, Any]]
+) -> Callable[[list[Resource]], list[Resource]]:
+    def change(resources: list[Resource]) -> list[Resource]:
+        return [Resource(r.type, r.name, update(r.inputs)) if r.type == type_token else r for r in resources]
+
+    return change
+
+
+def _without(*type_tokens: str) -> Callable[[list[Resource]], list[Resource]]:
+    return lambda resources: [r for r in resources if r.type not in type_tokens]
+
+
+LEVERS = (
+    Lever(
+        "no provisioned concurrency (cold starts on the first requests after idle)",
+        _without(
+            "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig", "aws:appautoscaling/target:Target"
+        ),
+    ),
+    Lever(
+        "interface endpoints in one zone fewer",
+        _with_inputs(
+            "aws:ec2/vpcEndpoint:VpcEndpoint",
+            lambda i: {**i, "subnetIds": list(i.get("subnetIds") or [])[:-1] or list(i.get("subnetIds") or [])},
+        ),
+    ),
+    Lever("no API cache", _with_inputs("aws:apigateway/stage:Stage", lambda i: {**i, "cacheClusterEnabled": False})),
+    Lever("single-AZ primary database", _with_inputs("aws:rds/instance:Instance", lambda i: {**i, "multiAz": False})),
+)
+
+
+def levers(resources: list[Resource], profile: TrafficProfile, baseline: float) -> list[tuple[str, float]]:
+    """Each lever's monthly change against the baseline (negative saves)."""
+    return [(lever.description, estimate(lever.change(resources), profile).total - baseline) for lever in LEVERS]
+
+
+def render(
+    run: ProgramRun, result: Estimate, budget: float, max_rpm: float, lever_effects: list[tuple[str, float]]
+) -> str:
+    profile = result.profile
+    lines = [
+        f"Monthly cost estimate for {run.project.name} / {run.stack} (us-east-1 prices as of {result.as_of})",
+        f"Traffic: {profile.peak_requests_per_minute:,.0f} req/min for {profile.peak_hours_per_day:g} h/day, "
+        f"{profile.baseline_requests_per_minute:,.0f} req/min otherwise "
+        f"= {profile.monthly_requests / 1e6:,.1f}M requests/month",
+        "",
+        f"{'service':<15} {'resource':<58} {'item':<36} {'USD/month':>10}",
+    ]
+    for line in sorted(result.lines, key=lambda item: (item.service, -item.monthly_usd)):
+        lines.append(f"{line.service:<15} {line.resource[:58]:<58} {line.item[:36]:<36} {line.monthly_usd:>10.2f}")
+    lines += ["", "By service:"]
+    lines += [f"  {service:<15} {usd:>10.2f}" for service, usd in result.by_service().items()]
+    verdict = "within" if result.total <= budget else "OVER"
+    lines += [
+        "",
+        f"Total: ${result.total:,.2f}/month, {verdict} the ${budget:,.0f} budget (monthlyBudgetUsd)",
+        f"Highest sustained rate within budget: {max_rpm:,.0f} requests/minute all day",
+        f"For scale: a sustained {profile.peak_requests_per_minute:,.0f} requests/minute would cost "
+        f"${rest_api_requests(profile.sustained(profile.peak_requests_per_minute).monthly_requests):,.0f}/month "
+        "in REST API requests alone",
+        "",
+        "Levers (change per month):",
+    ]
+    lines += [f"  {usd:>+9.2f}  {description}" for description, usd in lever_effects]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--project", default=".", type=Path)
+    parser.add_argument("--stack", default="prod")
+    parser.add_argument("--json", type=Path, help="also write the estimate as JSON to this file")
+    parser.add_argument(
+        "--config", action="append", default=[], metavar="KEY=VALUE", help="override a config value for this run"
+    )
+    options = parser.parse_args(argv)
+    overrides = dict(item.split("=", 1) for item in options.config if "=" in item)
+    try:
+        run = run_program(options.project, options.stack, config_overrides=overrides)
+        profile = profile_of(run.config.values)
+        budget = float(run.config.values.get(f"{NAMESPACE}:monthlyBudgetUsd", "500"))
+    except (ProjectError, ProgramError, ValueError) as error:
+        cause = f" ({error.__cause__})" if error.__cause__ and str(error.__cause__) not in str(error) else ""
+        print(f"error: {error}{cause}", file=sys.stderr)
+        return 2
+    resources = resources_of(run)
+    result = estimate(resources, profile)
+    max_rpm = max_sustained_requests_per_minute(resources, profile, budget)
+    effects = levers(resources, profile, result.total)
+    print(render(run, result, budget, max_rpm, effects))
+    if options.json:
+        document = result.as_json() | {
+            "project": run.project.name,
+            "stack": run.stack,
+            "budget_usd": budget,
+            "within_budget": result.total <= budget,
+            "max_sustained_requests_per_minute": round(max_rpm),
+            "levers": [{"change": d, "monthly_usd": round(u, 2)} for d, u in effects],
+        }
+        options.json.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return 0 if result.total <= budget else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
