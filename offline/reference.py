@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import tempfile
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -90,19 +92,17 @@ def render(document: Path, generated: str) -> str:
 def expected_documents(run: ProgramRun | None = None) -> dict[Path, str]:
     """What docs/configuration.md and docs/architecture.md must contain, computed now."""
     project = PulumiProject.load(ROOT)
-    run = run or run_program(ROOT, "prod", config_overrides=_placeholder_archives())
+    if run is None:
+        with tempfile.TemporaryDirectory(prefix="reference-") as directory:
+            run = run_program(ROOT, "prod", config_overrides=_placeholder_archives(Path(directory)))
     return {
         CONFIG_DOC: render(CONFIG_DOC, configuration_table(project)),
         ARCHITECTURE_DOC: render(ARCHITECTURE_DOC, architecture_diagram(run)),
     }
 
 
-def _placeholder_archives() -> dict[str, str]:
+def _placeholder_archives(directory: Path) -> dict[str, str]:
     """The diagram shows the graph, which does not depend on archive contents: any zip file will do."""
-    import tempfile
-    import zipfile
-
-    directory = Path(tempfile.mkdtemp(prefix="reference-"))
     for name in ("function.zip", "layer.zip"):
         with zipfile.ZipFile(directory / name, "w") as archive:
             archive.writestr("empty", "")
