@@ -18,12 +18,28 @@ nox.options.sessions = ["lint", "unit", "integration", "e2e"]
 
 PYTHON = "3.11"
 CONSTRAINTS = ("-c", "constraints.txt")
-LINTED = tuple(
-    path
-    for path in ("contract", "costmodel", "offline", "infra", "bootstrap", "function", "local", "policies", "tests", "noxfile.py")
-    if Path(path).exists()
+SOURCES = (
+    "contract",
+    "costmodel",
+    "offline",
+    "infra",
+    "bootstrap",
+    "function",
+    "local",
+    "policies",
+    "tests",
+    "noxfile.py",
 )
-TYPED = ("contract", "costmodel", "offline", "infra/serverless_infra", "infra/__main__.py", "bootstrap/__main__.py")
+LINTED = tuple(path for path in SOURCES if Path(path).exists())
+TYPED = (
+    "contract",
+    "costmodel",
+    "offline",
+    "policies",
+    "infra/serverless_infra",
+    "infra/__main__.py",
+    "bootstrap/__main__.py",
+)
 WORKERS = os.environ.get("PYTEST_WORKERS", "auto")
 
 
@@ -56,13 +72,16 @@ def _has_tests(directory: str) -> bool:
 
 
 def _install_function_and_test_tools(session: nox.Session) -> None:
-    files = [f for f in ("function/requirements.txt", "requirements-dev.txt") if Path(f).exists()]
+    """The function's libraries, the program's (the policy gate runs it) and the test tools."""
+    files = [
+        f for f in ("function/requirements.txt", "infra/requirements.txt", "requirements-dev.txt") if Path(f).exists()
+    ]
     _install(session, *files)
 
 
 @nox.session(python=PYTHON)
 def integration(session: nox.Session) -> None:
-    """The function against a real TLS PostgreSQL and moto."""
+    """The function against a real TLS PostgreSQL and moto; the policy pack through the real gate."""
     if not _has_tests("tests/integration"):
         session.skip("tests/integration holds no tests yet")
     _install_function_and_test_tools(session)

@@ -75,14 +75,18 @@ def run_program(
     config: StackConfig | None = None,
     config_overrides: Mapping[str, Any | None] | None = None,
     preview: bool = False,
+    unknown_computed: bool = False,
 ) -> ProgramRun:
-    """Run the project's program for ``stack`` under mocks and return what it registered."""
+    """Run the project's program for ``stack`` under mocks and return what it registered.
+
+    ``unknown_computed`` models a first preview: IDs and provider-computed attributes are unknown.
+    """
     project = PulumiProject.load(project_dir)
     stack_config = config if config is not None else load_stack_config(project, stack)
     if config_overrides:
         stack_config = stack_config.with_overrides(config_overrides)
     region = stack_config.values.get("aws:region") or "us-east-1"
-    mocks = AwsMocks(region=region)
+    mocks = AwsMocks(region=region, unknown_computed=unknown_computed)
     monitor = RecordingMonitor(mocks)
     warnings: list[str] = []
     with _program_process_state(project, stack_config), _captured_engine_logs(warnings):

@@ -52,9 +52,14 @@ class InvokeRecord:
 class AwsMocks(pulumi.runtime.Mocks):
     """Answers resource registrations and invokes; records both."""
 
-    def __init__(self, region: str = DEFAULT_REGION, account_id: str = ACCOUNT_ID) -> None:
+    def __init__(
+        self, region: str = DEFAULT_REGION, account_id: str = ACCOUNT_ID, *, unknown_computed: bool = False
+    ) -> None:
         self.region = region
         self.account_id = account_id
+        # A first preview: the provider has created nothing yet, so IDs and computed attributes are
+        # unknown and only the inputs come back (the SDK then marks everything else unknown).
+        self.unknown_computed = unknown_computed
         self.invokes: list[InvokeRecord] = []
         self.warnings: list[str] = []
         self._invoke_answers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -69,6 +74,8 @@ class AwsMocks(pulumi.runtime.Mocks):
 
     # -- resources -----------------------------------------------------------------------------
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        if self.unknown_computed:
+            return "", dict(args.inputs)
         physical = _physical_name(args.typ, args.name, args.inputs)
         resource_id = args.resource_id or physical
         state = dict(args.inputs)

@@ -1,0 +1,180 @@
+"""Render a gate result: a table like ``pulumi preview``'s, JSON, and SARIF 2.1.0.
+
+Nothing here prints a property value: the engine hands policies secrets in plaintext, so only
+types, names, URNs, policy metadata and the policies' own messages appear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from offline.gate.gate import Finding, GateResult
+
+STATE_MARK = {"fail": "✖", "unknown": "?", "suppressed": "~"}
+SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "unspecified": "1.0"}
+
+
+def _verdict(findings: list[Finding]) -> str:
+    if not findings:
+        return "ok"
+    blocking = sum(1 for f in findings if f.blocking)
+    others = len(findings) - blocking
+    parts = [f"{blocking} mandatory" if blocking else "", f"{others} advisory/suppressed" if others else ""]
+    return ", ".join(part for part in parts if part)
+
+
+def render_table(result: GateResult) -> str:
+    """Resources by component with a verdict each, then the findings by policy, then a summary."""
+    program = result.program
+    by_urn: dict[str, list[Finding]] = defaultdict(list)
+    for finding in result.findings:
+        by_urn[finding.urn].append(finding)
+    children: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for resource in program.resources:
+        children[resource["parent"]].append(resource)
+    lines = [f"Previewing {program.project} / {program.stack} with policy pack {result.pack_name}", ""]
+    lines.append(f"     {'Type':<58} {'Name':<60} Policies")
+    stack_name = f"{program.project}-{program.stack}"
+    lines.append(f" +   {'pulumi:pulumi:Stack':<58} {stack_name:<60} {_verdict(by_urn.get(program.stack_urn, []))}")
+
+    def walk(parent: str, depth: int) -> None:
+        for resource in children.get(parent, []):
+            indent = "   " * depth
+            label = f"{indent}{resource['type']}"
+            lines.append(f" +   {label:<58} {resource['name']:<60} {_verdict(by_urn.get(resource['urn'], []))}")
+            walk(resource["urn"], depth + 1)
+
+    walk(program.stack_urn, 1)
+    if result.findings:
+        lines += ["", "Policy findings:"]
+        by_policy: dict[str, list[Finding]] = defaultdict(list)
+        for finding in result.findings:
+            by_policy[finding.policy].append(finding)
+        for policy in sorted(by_policy):
+            meta = result.policies.get(policy)
+            first = by_policy[policy][0]
+            lines.append(f"    [{first.enforcement}]  {policy}  ({first.severity})")
+            if meta is not None:
+                lines.append(f"        {meta.description}")
+            for finding in by_policy[policy]:
+                mark = STATE_MARK.get(finding.state, "-")
+                lines.append(f"        {mark} {finding.state:<10} {finding.resource_name} ({finding.resource_type})")
+                lines.append(f"                   {finding.message}")
+    if result.suppressions:
+        lines += ["", "Suppressions:"]
+        for entry in result.suppressions:
+            until = f" until {entry['expires']}" if entry["expires"] else ""
+            lines.append(
+                f"    [{entry['status']}] {entry['policy']} on {entry['resource']}{until}: {entry['justification']}"
+            )
+    summary = result.summary()
+    lines += [
+        "",
+        f"Resources: {summary['resources']}   Policies: {summary['policies']}",
+        f"Mandatory violations: {summary['mandatory_violations']}   "
+        f"Unknown (mandatory): {summary['unknown_mandatory']}   "
+        f"Advisory: {summary['advisory']}   Suppressed: {summary['suppressed']}",
+        "Verdict: " + ("PASSED" if summary["passed"] else "FAILED (mandatory policies violated)"),
+    ]
+    return "\n".join(lines)
+
+
+def _artifact(result: GateResult, root: Path) -> str:
+    program = result.program
+    candidates = [Path(f"Pulumi.{program.stack}.yaml"), Path("Pulumi.yaml")]
+    for candidate in candidates:
+        if (root / candidate).exists():
+            return candidate.as_posix()
+    return "Pulumi.yaml"
+
+
+def render_sarif(result: GateResult, project_dir: Path) -> dict[str, Any]:
+    """SARIF 2.1.0 for GitHub code scanning: one rule per policy, one result per finding."""
+    names = sorted(result.policies)
+    index = {name: position for position, name in enumerate(names)}
+    rules = []
+    for name in names:
+        meta = result.policies[name]
+        level = "error" if meta.enforcement in ("mandatory", "remediate") else "warning"
+        rules.append(
+            {
+                "id": name,
+                "name": "".join(part.capitalize() for part in name.split("-")),
+                "shortDescription": {"text": meta.description},
+                "fullDescription": {"text": meta.description},
+                "help": {
+                    "text": meta.remediation or meta.description,
+                    "markdown": meta.remediation or meta.description,
+                },
+                "defaultConfiguration": {"level": level},
+                "properties": {
+                    "tags": sorted({*meta.tags, "security", "infrastructure"}),
+                    "enforcement": meta.enforcement,
+                    "severity": meta.severity,
+                    "security-severity": SECURITY_SEVERITY.get(meta.severity, "1.0"),
+                    "policyType": meta.kind,
+                },
+            }
+        )
+    artifact = _artifact(result, project_dir)
+    results = []
+    for finding in sorted(result.findings, key=Finding.sort_key):
+        level = (
+            "error"
+            if finding.blocking or (finding.state == "suppressed" and finding.enforcement == "mandatory")
+            else "warning"
+        )
+        entry: dict[str, Any] = {
+            "ruleId": finding.policy,
+            "level": level,
+            "message": {"text": f"{finding.resource_name} ({finding.resource_type}): {finding.message}"},
+            "locations": [
+                {
+                    "physicalLocation": {"artifactLocation": {"uri": artifact}, "region": {"startLine": 1}},
+                    "logicalLocations": [
+                        {"name": finding.resource_name, "fullyQualifiedName": finding.urn, "kind": "resource"}
+                    ],
+                }
+            ],
+            "partialFingerprints": {
+                "policyFinding/v1": hashlib.sha256(
+                    f"{finding.policy}|{finding.urn}|{finding.message}".encode()
+                ).hexdigest()
+            },
+            "properties": {"state": finding.state, "enforcement": finding.enforcement},
+        }
+        if finding.policy in index:
+            entry["ruleIndex"] = index[finding.policy]
+        if finding.state == "suppressed":
+            justification = next(
+                (
+                    s["justification"]
+                    for s in result.suppressions
+                    if s["policy"] == finding.policy and s["status"] == "active"
+                ),
+                "",
+            )
+            entry["suppressions"] = [{"kind": "external", "status": "accepted", "justification": justification}]
+        results.append(entry)
+    return {
+        "$schema": SARIF_SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "serverless-infra-policy-gate",
+                        "version": result.pack_version,
+                        "semanticVersion": result.pack_version,
+                        "rules": rules,
+                    }
+                },
+                "automationDetails": {"id": f"policy-gate/{result.program.project}/{result.program.stack}/"},
+                "results": results,
+            }
+        ],
+    }

@@ -1,0 +1,266 @@
+"""Encryption at rest with customer-managed keys: RDS, SSM, S3, SQS, SNS, logs, Lambda, API cache.
+
+A key input that is unknown during preview was computed from another resource (a key this
+program creates), so it counts as a customer-managed key; a literal AWS-managed alias does not.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from pulumi_policy import Severity
+
+from policies.rules import (
+    MISSING,
+    UNKNOWN,
+    Anchors,
+    Check,
+    Control,
+    Kind,
+    Resource,
+    Stack,
+    get,
+    items,
+    resource_policy,
+    stack_policy,
+)
+
+RDS_INSTANCE = "aws:rds/instance:Instance"
+SSM_PARAMETER = "aws:ssm/parameter:Parameter"
+BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+BUCKET_SSE = (
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+)
+KMS_KEY = "aws:kms/key:Key"
+KMS_ALIAS = "aws:kms/alias:Alias"
+CATEGORY_PATH = re.compile(r"^/[^/]+/[^/]+/(?P<category>[a-z0-9-]+)/")
+
+
+def customer_key(value: object) -> bool:
+    """A key reference that names a customer-managed key (or is computed from one)."""
+    if value is UNKNOWN:
+        return True
+    return isinstance(value, str) and bool(value) and "alias/aws/" not in value
+
+
+RDS_STORAGE = Control(
+    name="rds-storage-encrypted",
+    concern="encryption",
+    kind=Kind.SECURITY,
+    description="RDS instances encrypt storage with a customer-managed KMS key.",
+    severity=Severity.HIGH,
+    remediation="Set storage_encrypted=True and kms_key_id to the database key's ARN (read replicas inherit "
+    "encryption from their source but still name the key).",
+    resource_types=(RDS_INSTANCE,),
+    anchors=Anchors(cdk_nag=("AwsSolutions-RDS2",), checkov=("CKV_AWS_16",), security_hub=("RDS.3",)),
+)
+
+
+def _rds_storage(_: Control, r: Resource) -> Iterator[str]:
+    replica = r.get("replicateSourceDb") is not MISSING
+    encrypted = r.get("storageEncrypted")
+    if not replica and encrypted is not True and encrypted is not UNKNOWN:
+        yield "storageEncrypted is not true (the AWS default is unencrypted storage)"
+    if not customer_key(r.get("kmsKeyId")):
+        yield "kmsKeyId does not name a customer-managed key (the default is the AWS-managed aws/rds key)"
+
+
+RDS_PERFORMANCE_INSIGHTS = Control(
+    name="rds-performance-insights-encrypted",
+    concern="encryption",
+    kind=Kind.SECURITY,
+    description="Performance Insights data is encrypted with a customer-managed KMS key.",
+    severity=Severity.MEDIUM,
+    remediation="Set performance_insights_kms_key_id to the database key's ARN wherever Performance Insights is on.",
+    resource_types=(RDS_INSTANCE,),
+    anchors=Anchors(checkov=("CKV_AWS_354",)),
+)
+
+
+def _rds_performance_insights(_: Control, r: Resource) -> Iterator[str]:
+    if r.get("performanceInsightsEnabled") is True and not customer_key(r.get("performanceInsightsKmsKeyId")):
+        yield "performanceInsightsKmsKeyId does not name a customer-managed key"
+
+
+SSM_SECURE_STRING = Control(
+    name="ssm-parameter-secure-string",
+    concern="encryption",
+    kind=Kind.SECURITY,
+    description="SSM parameters are SecureStrings encrypted with a customer-managed KMS key.",
+    severity=Severity.HIGH,
+    remediation="Create the parameter with type='SecureString' and key_id set to its category's key.",
+    resource_types=(SSM_PARAMETER,),
+    anchors=Anchors(checkov=("CKV2_AWS_34",)),
+)
+
+
+def _ssm_secure_string(_: Control, r: Resource) -> Iterator[str]:
+    kind = r.get("type")
+    if kind is not UNKNOWN and kind != "SecureString":
+        yield "type is not SecureString"
+    elif not customer_key(r.get("keyId")):
+        yield "keyId does not name a customer-managed key (the default is the AWS-managed aws/ssm key)"
+
+
+SSM_CATEGORY_KEY = Control(
+    name="ssm-parameter-category-key",
+    concern="encryption",
+    kind=Kind.SECURITY,
+    description="Each SSM parameter under /{prefix}/{env}/{category}/ is encrypted with that category's key.",
+    severity=Severity.HIGH,
+    remediation="Pass the key whose alias ends in -{category} (e.g. alias/serverless-infra-prod-database) as the "
+    "parameter's key_id, so that reading one category never grants decrypting another.",
+    resource_types=(SSM_PARAMETER, KMS_KEY, KMS_ALIAS),
+)
+
+
+def _ssm_category_key(_: Control, stack: Stack) -> Iterator[tuple[str, str]]:
+    for parameter in stack.of_type(SSM_PARAMETER):
+        name = get(parameter.props, "name")
+        match = CATEGORY_PATH.match(name) if isinstance(name, str) else None
+        if match is None:
+            continue
+        category = match.group("category")
+        keys = stack.deps(parameter, "keyId", KMS_KEY)
+        if not keys:
+            yield f"keyId is not computed from a KMS key of this stack (expected the {category} key)", parameter.urn
+            continue
+        aliases = [get(alias.props, "name") for key in keys for alias in stack.referrers(key, "targetKeyId", KMS_ALIAS)]
+        if not any(isinstance(alias, str) and alias.endswith(f"-{category}") for alias in aliases):
+            yield f"encrypted with a key whose alias does not end in -{category}", parameter.urn
+
+
+S3_SSE_KMS = Control(
+    name="s3-bucket-sse-kms",
+    concern="encryption",
+    kind=Kind.SECURITY,
+    description="S3 buckets encrypt objects by default with a customer-managed KMS key (SSE-KMS).",
+    severity=Severity.HIGH,
+    remediation="Add a BucketServerSideEncryptionConfiguration for the bucket with sse_algorithm='aws:kms', "
+    "kms_master_key_id set to the bucket's key and bucket_key_enabled=True.",
+    resource_types=(*BUCKETS, *BUCKET_SSE),
+    anchors=Anchors(checkov=("CKV_AWS_145",), security_hub=("S3.17",)),
+)
+
+
+def _sse_rule_ok(rule: object) -> bool:
+    default = get(rule, "applyServerSideEncryptionByDefault")
+    algorithm = get(default, "sseAlgorithm")
+    if algorithm is UNKNOWN:
+        return True
+    return algorithm in ("aws:kms", "aws:kms:dsse") and customer_key(get(default, "kmsMasterKeyId"))
+
+
+def _s3_sse(_: Control, stack: Stack) -> Iterator[tuple[str, str]]:
+    for bucket in stack.of_type(*BUCKETS):
+        configurations = stack.referrers(bucket, "bucket", *BUCKET_SSE)
+        rules = [get(c.props, "rules") for c in configurations]
+        inline = get(bucket.props, "serverSideEncryptionConfiguration", "rule")
+        candidates = [rule for value in rules for rule in items(value)]
+        if inline is not MISSING:
+            candidates.append(inline)
+        if not candidates:
+            yield "no default encryption configuration (the AWS default is SSE-S3, not KMS)", bucket.urn
+        elif not all(_sse_rule_ok(rule) for rule in candidates):
+            yield "default encryption is not SSE-KMS with a customer-managed key", bucket.urn
+
+
+SQS_KMS = Control(
+    name="sqs-queue-kms",
+    concern="encryption",
+    kind=Kind.SECURITY,
+    description="SQS queues are encrypted with a customer-managed KMS key.",
+    severity=Severity.HIGH,
+    remediation="Set kms_master_key_id on the queue to the messaging key's ARN.",
+    resource_types=("aws:sqs/queue:Queue",),
+    anchors=Anchors(cdk_nag=("AwsSolutions-SQS2",), checkov=("CKV_AWS_27",), security_hub=("SQS.1",)),
+)
+
+SNS_KMS = Control(
+    name="sns-topic-kms",
+    concern="encryption",
+    kind=Kind.SECURITY,
+    description="SNS topics are encrypted with a customer-managed KMS key.",
+    severity=Severity.HIGH,
+    remediation="Set kms_master_key_id on the topic to the messaging key's ARN.",
+    resource_types=("aws:sns/topic:Topic",),
+    anchors=Anchors(cdk_nag=("AwsSolutions-SNS2",), checkov=("CKV_AWS_26",), security_hub=("SNS.1",)),
+)
+
+
+def _kms_master_key(_: Control, r: Resource) -> Iterator[str]:
+    if not customer_key(r.get("kmsMasterKeyId")):
+        yield "kmsMasterKeyId does not name a customer-managed key"
+
+
+LOG_GROUP_KMS = Control(
+    name="log-group-kms",
+    concern="encryption",
+    kind=Kind.SECURITY,
+    description="CloudWatch log groups are encrypted with a customer-managed KMS key.",
+    severity=Severity.MEDIUM,
+    remediation="Set kms_key_id on the log group to the logs key's ARN (its key policy must let CloudWatch Logs "
+    "use it).",
+    resource_types=("aws:cloudwatch/logGroup:LogGroup",),
+    anchors=Anchors(checkov=("CKV_AWS_158",)),
+)
+
+
+def _log_group_kms(_: Control, r: Resource) -> Iterator[str]:
+    if not customer_key(r.get("kmsKeyId")):
+        yield "kmsKeyId is not set (the default is CloudWatch Logs' service-owned encryption)"
+
+
+LAMBDA_ENVIRONMENT_KMS = Control(
+    name="lambda-environment-kms",
+    concern="encryption",
+    kind=Kind.SECURITY,
+    description="Lambda functions with environment variables encrypt them with a customer-managed KMS key.",
+    severity=Severity.MEDIUM,
+    remediation="Set kms_key_arn on the function to the functions key's ARN.",
+    resource_types=("aws:lambda/function:Function",),
+    anchors=Anchors(checkov=("CKV_AWS_173",)),
+)
+
+
+def _lambda_environment(_: Control, r: Resource) -> Iterator[str]:
+    variables = r.get("environment", "variables")
+    if variables is MISSING or (hasattr(variables, "__len__") and len(variables) == 0):
+        return
+    if not customer_key(r.get("kmsKeyArn")):
+        yield "environment variables are set but kmsKeyArn is not"
+
+
+API_CACHE = Control(
+    name="api-cache-encrypted",
+    concern="encryption",
+    kind=Kind.SECURITY,
+    description="API Gateway response caches are encrypted.",
+    severity=Severity.MEDIUM,
+    remediation="Set cache_data_encrypted=True in every method setting that enables caching.",
+    resource_types=("aws:apigateway/methodSettings:MethodSettings",),
+    anchors=Anchors(checkov=("CKV_AWS_308",), security_hub=("APIGateway.5",)),
+)
+
+
+def _api_cache(_: Control, r: Resource) -> Iterator[str]:
+    caching = r.get("settings", "cachingEnabled")
+    encrypted = r.get("settings", "cacheDataEncrypted")
+    if caching is True and encrypted is not True and encrypted is not UNKNOWN:
+        yield "cachingEnabled is true but cacheDataEncrypted is not (the default is unencrypted)"
+
+
+CHECKS: list[Check] = [
+    resource_policy(RDS_STORAGE, _rds_storage),
+    resource_policy(RDS_PERFORMANCE_INSIGHTS, _rds_performance_insights),
+    resource_policy(SSM_SECURE_STRING, _ssm_secure_string),
+    stack_policy(SSM_CATEGORY_KEY, _ssm_category_key),
+    stack_policy(S3_SSE_KMS, _s3_sse),
+    resource_policy(SQS_KMS, _kms_master_key),
+    resource_policy(SNS_KMS, _kms_master_key),
+    resource_policy(LOG_GROUP_KMS, _log_group_kms),
+    resource_policy(LAMBDA_ENVIRONMENT_KMS, _lambda_environment),
+    resource_policy(API_CACHE, _api_cache),
+]

@@ -1,0 +1,211 @@
+"""Least privilege: no wildcard actions, no wildcard resources beyond AWS's own exceptions, no
+administrator grants, one role per function, rotating keys.
+
+Identity policies are checked where they are written (role inline policies, role policies,
+managed policies); key, bucket and queue policies are resource policies and are out of scope here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pulumi_policy import Severity
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
+
+from policies.rules import (
+    MISSING,
+    UNKNOWN,
+    Anchors,
+    Check,
+    Control,
+    Kind,
+    Resource,
+    Stack,
+    get,
+    items,
+    json_document,
+    resource_policy,
+    stack_policy,
+)
+
+POLICY_TYPES = (
+    "aws:iam/rolePolicy:RolePolicy",
+    "aws:iam/policy:Policy",
+    "aws:iam/userPolicy:UserPolicy",
+    "aws:iam/groupPolicy:GroupPolicy",
+    "aws:iam/role:Role",
+)
+ADMIN_POLICY_SUFFIX = ":policy/AdministratorAccess"
+
+# Actions that support no resource-level permissions, so "*" is the only resource AWS accepts.
+RESOURCE_WILDCARD_ACTIONS = (
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "cloudwatch:PutMetricData",
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+    "ec2:DescribeSubnets",
+)
+
+
+def _documents(r: Resource) -> Iterator[object]:
+    """The identity policy documents of a resource.
+
+    A document unknown during preview cannot be judged; raising the SDK's own UnknownValueError
+    lets the engine (and the gate) report the policy as not run, which the gate fails closed on.
+    """
+    found = (
+        [get(inline, "policy") for inline in items(r.get("inlinePolicies"))]
+        if r.type == "aws:iam/role:Role"
+        else [r.get("policy")]
+    )
+    for document in found:
+        if document is UNKNOWN:
+            raise UnknownValueError(UNKNOWN_STRING_VALUE, ["policy"])
+        yield json_document(document)
+
+
+def _allow_statements(document: object) -> Iterator[object]:
+    for statement in items(get(document, "Statement")):
+        if get(statement, "Effect") == "Allow":
+            yield statement
+
+
+NO_WILDCARD_ACTIONS = Control(
+    name="iam-no-wildcard-actions",
+    concern="identity",
+    kind=Kind.SECURITY,
+    description="Identity policies grant named actions: no '*', no 'service:*', no Allow with NotAction.",
+    severity=Severity.HIGH,
+    remediation="List the exact actions the code calls (contract/workloads.py is the source of truth).",
+    resource_types=POLICY_TYPES,
+    anchors=Anchors(cdk_nag=("AwsSolutions-IAM5",), checkov=("CKV_AWS_63",), security_hub=("IAM.21",)),
+)
+
+
+def _wildcard_actions(_: Control, r: Resource) -> Iterator[str]:
+    for document in _documents(r):
+        for statement in _allow_statements(document):
+            if get(statement, "NotAction") is not MISSING:
+                yield "an Allow statement uses NotAction"
+            for action in items(get(statement, "Action")):
+                if isinstance(action, str) and (action == "*" or action.endswith(":*")):
+                    yield "an Allow statement grants a wildcard action"
+
+
+NO_WILDCARD_RESOURCES = Control(
+    name="iam-no-wildcard-resources",
+    concern="identity",
+    kind=Kind.SECURITY,
+    description="Identity policies name resources; '*' only for actions AWS offers no resource-level control for.",
+    severity=Severity.HIGH,
+    remediation="Scope the statement to the ARNs it needs; keep '*' only for the actions listed in the "
+    "allowedActions config (X-Ray, PutMetricData, Lambda's VPC network interfaces).",
+    resource_types=POLICY_TYPES,
+    anchors=Anchors(cdk_nag=("AwsSolutions-IAM5",), checkov=("CKV_AWS_355",)),
+    config={
+        "allowedActions": {
+            "type": "array",
+            "items": {"type": "string", "pattern": "^[a-z0-9-]+:[A-Za-z0-9]+$"},
+            "uniqueItems": True,
+            "description": "Actions that may be granted on Resource '*' (AWS supports no narrower resource).",
+            "default": list(RESOURCE_WILDCARD_ACTIONS),
+        }
+    },
+)
+
+
+def _wildcard_resources(control: Control, r: Resource) -> Iterator[str]:
+    allowed = set(control.setting(r.config, "allowedActions"))
+    for document in _documents(r):
+        for statement in _allow_statements(document):
+            if "*" in items(get(statement, "Resource")):
+                actions = [a for a in items(get(statement, "Action")) if a not in allowed]
+                if actions:
+                    yield "an Allow statement grants actions on Resource '*' that support narrower resources"
+
+
+NO_ADMIN = Control(
+    name="iam-no-admin",
+    concern="identity",
+    kind=Kind.SECURITY,
+    description="No role or policy grants administrator access ('*' on '*', or the AdministratorAccess policy).",
+    severity=Severity.CRITICAL,
+    remediation="Remove the administrator grant; give the principal the actions it needs on the resources it uses.",
+    resource_types=(*POLICY_TYPES, "aws:iam/rolePolicyAttachment:RolePolicyAttachment"),
+    anchors=Anchors(cdk_nag=("AwsSolutions-IAM4",), checkov=("CKV_AWS_62",), security_hub=("IAM.1",)),
+)
+
+
+def _admin(_: Control, r: Resource) -> Iterator[str]:
+    arns = [r.get("policyArn")] if r.type.endswith("RolePolicyAttachment") else items(r.get("managedPolicyArns"))
+    if any(isinstance(arn, str) and arn.endswith(ADMIN_POLICY_SUFFIX) for arn in arns):
+        yield "the AdministratorAccess managed policy is attached"
+    if r.type.endswith("RolePolicyAttachment"):
+        return
+    for document in _documents(r):
+        for statement in _allow_statements(document):
+            if "*" in items(get(statement, "Action")) and "*" in items(get(statement, "Resource")):
+                yield "an Allow statement grants '*' on '*'"
+
+
+ROLE_PER_FUNCTION = Control(
+    name="lambda-role-per-function",
+    concern="identity",
+    kind=Kind.SECURITY,
+    description="Each Lambda function has a role of its own, so its grants are exactly what it uses.",
+    severity=Severity.HIGH,
+    remediation="Create one role per function and grant it only what that function's code calls.",
+    resource_types=("aws:lambda/function:Function", "aws:iam/role:Role"),
+)
+
+
+def _role_per_function(_: Control, stack: Stack) -> Iterator[tuple[str, str]]:
+    users: dict[str, list[str]] = {}
+    for function in stack.of_type("aws:lambda/function:Function"):
+        roles = stack.deps(function, "role", "aws:iam/role:Role")
+        if not roles:
+            yield "the function's role is not created by this stack, so its grants cannot be checked", function.urn
+        for role in roles:
+            users.setdefault(role.urn, []).append(function.urn)
+    for functions in users.values():
+        if len(functions) > 1:
+            for urn in functions:
+                yield f"the function shares its role with {len(functions) - 1} other function(s)", urn
+
+
+KEY_ROTATION = Control(
+    name="kms-key-rotation",
+    concern="identity",
+    kind=Kind.SECURITY,
+    description="Symmetric customer-managed KMS keys rotate automatically.",
+    severity=Severity.HIGH,
+    remediation="Set enable_key_rotation=True (and rotation_period_in_days, 90 to 2560).",
+    resource_types=("aws:kms/key:Key",),
+    anchors=Anchors(cdk_nag=("AwsSolutions-KMS5",), checkov=("CKV_AWS_7",), security_hub=("KMS.4",)),
+)
+
+
+def _key_rotation(_: Control, r: Resource) -> Iterator[str]:
+    spec = r.get("customerMasterKeySpec")
+    if spec is MISSING:
+        spec = r.get("keySpec")
+    if spec not in (MISSING, "SYMMETRIC_DEFAULT"):
+        return
+    rotation = r.get("enableKeyRotation")
+    if rotation is not True and rotation is not UNKNOWN:
+        yield "enableKeyRotation is not true (the default is no rotation)"
+
+
+CHECKS: list[Check] = [
+    resource_policy(NO_WILDCARD_ACTIONS, _wildcard_actions),
+    resource_policy(NO_WILDCARD_RESOURCES, _wildcard_resources),
+    resource_policy(NO_ADMIN, _admin),
+    stack_policy(ROLE_PER_FUNCTION, _role_per_function),
+    resource_policy(KEY_ROTATION, _key_rotation),
+]

@@ -1,0 +1,259 @@
+"""Network isolation: private subnets, closed security groups, endpoints instead of the internet.
+
+Which subnet a function uses, which route table a subnet follows and which security group a rule
+opens are relations between resources. They are read from property dependencies, which the engine
+knows during preview even where the IDs themselves are still unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pulumi_policy import PolicyResource, Severity
+
+from contract.workloads import GATEWAY_ENDPOINT_SERVICES, interface_endpoint_services
+from policies.rules import (
+    MISSING,
+    UNKNOWN,
+    Anchors,
+    Check,
+    Control,
+    Kind,
+    Resource,
+    Stack,
+    get,
+    items,
+    resource_policy,
+    stack_policy,
+)
+
+FUNCTION = "aws:lambda/function:Function"
+RDS_INSTANCE = "aws:rds/instance:Instance"
+SUBNET = "aws:ec2/subnet:Subnet"
+SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup"
+ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
+ROUTE = "aws:ec2/route:Route"
+ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+INTERNET_GATEWAY = "aws:ec2/internetGateway:InternetGateway"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+LEGACY_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+OPEN_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
+
+NO_PUBLIC_INGRESS = Control(
+    name="no-public-ingress",
+    concern="network",
+    kind=Kind.SECURITY,
+    description="No security group admits traffic from 0.0.0.0/0 or ::/0.",
+    severity=Severity.CRITICAL,
+    remediation="Admit traffic only from another security group (referenced_security_group_id) or a narrow CIDR.",
+    resource_types=(INGRESS_RULE, LEGACY_RULE, SECURITY_GROUP),
+    anchors=Anchors(
+        cdk_nag=("AwsSolutions-EC23",), checkov=("CKV_AWS_24", "CKV_AWS_25", "CKV_AWS_260"), security_hub=("EC2.18",)
+    ),
+)
+
+
+def _open(values: object) -> bool:
+    return any(value in OPEN_CIDRS for value in items(values))
+
+
+def _no_public_ingress(_: Control, r: Resource) -> Iterator[str]:
+    if r.type == INGRESS_RULE:
+        if _open(r.get("cidrIpv4")) or _open(r.get("cidrIpv6")):
+            yield "the rule admits the whole internet"
+    elif r.type == LEGACY_RULE:
+        if r.get("type") == "ingress" and (_open(r.get("cidrBlocks")) or _open(r.get("ipv6CidrBlocks"))):
+            yield "the rule admits the whole internet"
+    else:
+        for rule in items(r.get("ingress")):
+            if _open(get(rule, "cidrBlocks")) or _open(get(rule, "ipv6CidrBlocks")):
+                yield "an inline ingress rule admits the whole internet"
+
+
+RDS_NOT_PUBLIC = Control(
+    name="rds-not-public",
+    concern="network",
+    kind=Kind.SECURITY,
+    description="RDS instances are not publicly accessible.",
+    severity=Severity.CRITICAL,
+    remediation="Set publicly_accessible=False (the default) and place the instance in isolated subnets.",
+    resource_types=(RDS_INSTANCE,),
+    anchors=Anchors(checkov=("CKV_AWS_17",), security_hub=("RDS.2",)),
+)
+
+
+def _rds_not_public(_: Control, r: Resource) -> Iterator[str]:
+    public = r.get("publiclyAccessible")
+    if public is True or public is UNKNOWN:
+        yield "publiclyAccessible is true" if public is True else "publiclyAccessible is not known during preview"
+
+
+LAMBDA_IN_VPC = Control(
+    name="lambda-in-vpc",
+    concern="network",
+    kind=Kind.SECURITY,
+    description="Lambda functions run inside the VPC, in subnets with a security group.",
+    severity=Severity.HIGH,
+    remediation="Set vpc_config with the application subnets and the function security group.",
+    resource_types=(FUNCTION,),
+    anchors=Anchors(checkov=("CKV_AWS_117",), security_hub=("Lambda.3",)),
+)
+
+
+def _nonempty(value: object) -> bool:
+    return value is UNKNOWN or bool(items(value))
+
+
+def _lambda_in_vpc(_: Control, r: Resource) -> Iterator[str]:
+    if not _nonempty(r.get("vpcConfig", "subnetIds")) or not _nonempty(r.get("vpcConfig", "securityGroupIds")):
+        yield "vpcConfig has no subnets or no security groups (the function would run outside the VPC)"
+
+
+PRIVATE_SUBNETS = Control(
+    name="private-subnets-no-internet-route",
+    concern="network",
+    kind=Kind.SECURITY,
+    description="Subnets used by functions and databases are private: no public IPs, no route to an internet gateway.",
+    severity=Severity.HIGH,
+    remediation="Associate the subnet with a route table that has no internet-gateway route (egress, if needed, "
+    "goes through a NAT gateway or VPC endpoints) and set map_public_ip_on_launch=False.",
+    resource_types=(FUNCTION, SUBNET_GROUP, SUBNET, ROUTE_TABLE, ROUTE, ASSOCIATION),
+    anchors=Anchors(security_hub=("EC2.15",)),
+)
+
+
+def _route_tables_with_igw(stack: Stack) -> set[str]:
+    tables: set[str] = set()
+    for route in stack.of_type(ROUTE):
+        if stack.deps(route, "gatewayId", INTERNET_GATEWAY):
+            tables.update(table.urn for table in stack.deps(route, "routeTableId", ROUTE_TABLE))
+    for table in stack.of_type(ROUTE_TABLE):
+        if stack.deps(table, "routes", INTERNET_GATEWAY):
+            tables.add(table.urn)
+    return tables
+
+
+def _private_subnets(_: Control, stack: Stack) -> Iterator[tuple[str, str]]:
+    used: dict[str, tuple[PolicyResource, str]] = {}
+    for function in stack.of_type(FUNCTION):
+        for subnet in stack.deps(function, "vpcConfig", SUBNET):
+            used.setdefault(subnet.urn, (subnet, "a function"))
+    for group in stack.of_type(SUBNET_GROUP):
+        for subnet in stack.deps(group, "subnetIds", SUBNET):
+            used.setdefault(subnet.urn, (subnet, "a database"))
+    public_tables = _route_tables_with_igw(stack)
+    for subnet, user in used.values():
+        if get(subnet.props, "mapPublicIpOnLaunch") is True:
+            yield f"subnet used by {user} assigns public IPs on launch", subnet.urn
+        associations = stack.referrers(subnet, "subnetId", ASSOCIATION)
+        if not associations:
+            yield (
+                f"subnet used by {user} has no explicit route table (it would follow the VPC's main table)",
+                subnet.urn,
+            )
+        for association in associations:
+            if any(table.urn in public_tables for table in stack.deps(association, "routeTableId", ROUTE_TABLE)):
+                yield f"subnet used by {user} routes to an internet gateway", subnet.urn
+
+
+DATABASE_INGRESS = Control(
+    name="database-ingress-from-functions-only",
+    concern="network",
+    kind=Kind.SECURITY,
+    description="A database's security groups admit traffic only from the functions' security group.",
+    severity=Severity.CRITICAL,
+    remediation="Replace CIDR-based or other-group ingress on the database security group with one rule whose "
+    "referenced_security_group_id is the function security group.",
+    resource_types=(RDS_INSTANCE, SECURITY_GROUP, INGRESS_RULE, LEGACY_RULE, FUNCTION),
+)
+
+
+def _database_ingress(_: Control, stack: Stack) -> Iterator[tuple[str, str]]:
+    function_groups = {
+        group.urn for f in stack.of_type(FUNCTION) for group in stack.deps(f, "vpcConfig", SECURITY_GROUP)
+    }
+    for database in stack.of_type(RDS_INSTANCE):
+        groups = stack.deps(database, "vpcSecurityGroupIds", SECURITY_GROUP)
+        if not groups and not items(get(database.props, "vpcSecurityGroupIds")):
+            yield "the database has no security group of its own (it would use the VPC default group)", database.urn
+        for group in groups:
+            for rule in stack.referrers(group, "securityGroupId", INGRESS_RULE, LEGACY_RULE):
+                if rule.resource_type == LEGACY_RULE and get(rule.props, "type") != "ingress":
+                    continue
+                prop = "referencedSecurityGroupId" if rule.resource_type == INGRESS_RULE else "sourceSecurityGroupId"
+                sources = stack.deps(rule, prop, SECURITY_GROUP)
+                if not sources or any(source.urn not in function_groups for source in sources):
+                    yield (
+                        "an ingress rule on the database security group admits a source other than the functions",
+                        rule.urn,
+                    )
+            for rule in items(get(group.props, "ingress")):
+                if rule is not MISSING:
+                    yield "the database security group has inline ingress rules; use one rule per source", group.urn
+
+
+ENDPOINTS = Control(
+    name="vpc-endpoints-for-services",
+    concern="network",
+    kind=Kind.SECURITY,
+    description="A VPC endpoint exists for every AWS service the functions call, so no call needs the internet.",
+    severity=Severity.HIGH,
+    remediation="Add an interface endpoint (private DNS on) for each listed service, and a gateway endpoint for S3; "
+    "the services come from contract/workloads.py.",
+    resource_types=(VPC_ENDPOINT, FUNCTION),
+    config={
+        "requiredServices": {
+            "type": "array",
+            "items": {"type": "string", "pattern": "^[a-z0-9.-]+$"},
+            "uniqueItems": True,
+            "description": "Endpoint service names (the part after com.amazonaws.<region>.) the functions use.",
+            "default": sorted({*interface_endpoint_services(), *GATEWAY_ENDPOINT_SERVICES}),
+        }
+    },
+)
+
+
+def _endpoints(control: Control, stack: Stack) -> Iterator[tuple[str, str]]:
+    functions = stack.of_type(FUNCTION)
+    if not functions:
+        return
+    present: set[str] = set()
+    for endpoint in stack.of_type(VPC_ENDPOINT):
+        service = get(endpoint.props, "serviceName")
+        if service is UNKNOWN:
+            yield "an endpoint's service name is not known during preview", endpoint.urn
+        elif isinstance(service, str):
+            present.add(service.rsplit(".", 1)[-1])
+    for service in control.setting(stack.config, "requiredServices"):
+        if service not in present:
+            yield f"no VPC endpoint for {service}", functions[0].urn
+
+
+DEFAULT_SG_CLOSED = Control(
+    name="default-security-group-closed",
+    concern="network",
+    kind=Kind.SECURITY,
+    description="The VPC's default security group has no rules.",
+    severity=Severity.MEDIUM,
+    remediation="Manage the default security group with aws.ec2.DefaultSecurityGroup and no ingress or egress.",
+    resource_types=("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",),
+    anchors=Anchors(checkov=("CKV2_AWS_12",), security_hub=("EC2.2",)),
+)
+
+
+def _default_sg(_: Control, r: Resource) -> Iterator[str]:
+    if items(r.get("ingress")) or items(r.get("egress")):
+        yield "the default security group has rules"
+
+
+CHECKS: list[Check] = [
+    resource_policy(NO_PUBLIC_INGRESS, _no_public_ingress),
+    resource_policy(RDS_NOT_PUBLIC, _rds_not_public),
+    resource_policy(LAMBDA_IN_VPC, _lambda_in_vpc),
+    stack_policy(PRIVATE_SUBNETS, _private_subnets),
+    stack_policy(DATABASE_INGRESS, _database_ingress),
+    stack_policy(ENDPOINTS, _endpoints),
+    resource_policy(DEFAULT_SG_CLOSED, _default_sg),
+]

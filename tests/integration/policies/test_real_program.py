@@ -1,0 +1,49 @@
+"""The real program passes for every stack, and flipping a setting fails the named policy."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.support import STACKS
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_shipped_stack_passes_with_no_mandatory_violation(real, stack):
+    run = real(stack)
+    assert run.code == 0, run.out
+    assert run.failing() == set()
+    assert run.report["summary"]["mandatory_violations"] == 0
+    assert run.report["project"] == "serverless-infra"
+    assert run.report["stack"] == stack
+    assert len(run.report["resources"]) > 100
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "policy"),
+    [
+        ("dbMultiAz", "false", "rds-multi-az"),
+        ("dbBackupRetentionDays", "7", "rds-backup-retention"),
+        ("dbDeletionProtection", "false", "rds-deletion-protection"),
+        ("dbFinalSnapshot", "false", "rds-final-snapshot"),
+        ("logRetentionDays", "14", "log-retention"),
+    ],
+)
+def test_flipping_a_prod_setting_fails_that_policy(real, setting, value, policy):
+    run = real("prod", **{setting: value})
+    assert run.code == 1
+    assert run.failing() == {policy}
+
+
+def test_a_first_preview_fails_closed_on_policies_that_cannot_see_their_input(real):
+    """With IDs unknown, identity policy documents are unknown: reported `unknown`, and failing."""
+    run = real("dev", "--unknowns")
+    assert run.code == 1
+    unknown = {f["policy"] for f in run.report["findings"] if f["state"] == "unknown"}
+    assert unknown == {"iam-no-wildcard-actions", "iam-no-wildcard-resources", "iam-no-admin"}
+    assert run.policies("fail") == set()
+
+
+def test_reports_never_print_secret_values(real):
+    run = real("dev")
+    for text in (run.out, run.err, str(run.report), str(run.sarif)):
+        assert "offline-secret-for-" not in text
