@@ -36,6 +36,7 @@ TYPED = (
     "costmodel",
     "offline",
     "policies",
+    "function/orders",
     "infra/serverless_infra",
     "infra/__main__.py",
     "bootstrap/__main__.py",
@@ -53,7 +54,13 @@ def _install(session: nox.Session, *requirement_files: str, packages: tuple[str,
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff (lint and format) and mypy in strict mode."""
-    _install(session, "infra/requirements.txt", "requirements-dev.txt", packages=("ruff", "mypy", "types-PyYAML"))
+    _install(
+        session,
+        "infra/requirements.txt",
+        "function/requirements.txt",
+        "requirements-dev.txt",
+        packages=("ruff", "mypy", "types-PyYAML"),
+    )
     session.run("ruff", "check", *LINTED)
     session.run("ruff", "format", "--check", *LINTED)
     session.run("mypy", *TYPED)
@@ -90,11 +97,30 @@ def integration(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def e2e(session: nox.Session) -> None:
-    """Black-box HTTP tests against E2E_BASE_URL or a local stack the suite starts itself."""
+    """Black-box HTTP tests against E2E_BASE_URL (+ E2E_API_KEY) or a local stack the suite starts itself."""
     if not _has_tests("tests/e2e"):
         session.skip("tests/e2e holds no tests yet")
     _install_function_and_test_tools(session)
+    _install(session, "local/requirements.txt", packages=("httpx",))
     session.run("pytest", "tests/e2e", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def local(session: nox.Session) -> None:
+    """The whole system on this machine: prints its URL and API key, writes .local/endpoint.json; Ctrl-C stops it.
+
+    ``nox -s local -- [--port N] [--stack NAME] [--no-database]``; DATABASE_URL selects an existing PostgreSQL.
+    """
+    _install_function_and_test_tools(session)
+    _install(session, "local/requirements.txt")
+    session.run("python", "-m", "local", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def package(session: nox.Session) -> None:
+    """Build build/function.zip and build/layer.zip (reproducible): ``nox -s package -- --rds-ca-bundle PEM``."""
+    _install(session, packages=("uv",))
+    session.run("python", "-m", "offline.package", *session.posargs)
 
 
 @nox.session(python=PYTHON)

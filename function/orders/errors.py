@@ -1,0 +1,48 @@
+"""Errors a caller may see, each with its HTTP status and a stable machine-readable code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ServiceError(Exception):
+    """An error whose message is safe to show a caller (no SQL, no stack, no secrets)."""
+
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+
+class BadRequest(ServiceError):
+    status, code = 400, "bad_request"
+
+
+class NotFound(ServiceError):
+    status, code = 404, "not_found"
+
+
+class MethodNotAllowed(ServiceError):
+    status, code = 405, "method_not_allowed"
+
+
+class Conflict(ServiceError):
+    status, code = 409, "conflict"
+
+
+class PayloadTooLarge(ServiceError):
+    status, code = 413, "payload_too_large"
+
+
+class UnsupportedMediaType(ServiceError):
+    status, code = 415, "unsupported_media_type"
+
+
+class DatabaseUnavailable(ServiceError):
+    """The database cannot be reached now; the caller should retry after ``retry_after`` seconds."""
+
+    status, code = 503, "database_unavailable"
+    retry_after = 5

@@ -1,0 +1,241 @@
+"""The orders HTTP API behind API Gateway (REST proxy events), built on powertools' event handler.
+
+Routes validate their input from type annotations, so the OpenAPI document (function/openapi.json)
+is generated from this module. Every response carries X-Correlation-Id; every error is
+``{"error": {"code", "message", "correlation_id"}}`` and never contains a stack trace or SQL.
+"""
+
+import json
+import os
+import uuid
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Header, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from contract.workloads import workload
+from orders.config import SettingsSource
+from orders.database import Database, Role
+from orders.domain import Accepted, NewOrder, NewOrders, Order, OrderPage, parse_order_id
+from orders.errors import (
+    BadRequest,
+    DatabaseUnavailable,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    ServiceError,
+    UnsupportedMediaType,
+)
+from orders.observability import logger, metrics, tracer
+from orders.service import OrdersService
+
+CORRELATION_HEADER = "X-Correlation-Id"
+MAX_BODY_BYTES = 1024 * 1024
+ROUTES = {
+    "/health": {"GET"},
+    "/health/ready": {"GET"},
+    "/orders": {"GET", "POST"},
+    "/orders/batch": {"POST"},
+    "/orders/async": {"POST"},
+}
+
+app = APIGatewayRestResolver(enable_validation=True)
+_service: OrdersService | None = None
+
+
+def service() -> OrdersService:
+    """Created on first use and kept for the life of the execution environment."""
+    global _service
+    if _service is None:
+        source = SettingsSource(categories=workload("api").parameter_categories)
+        _service = OrdersService(
+            settings=source, database=Database(source), queue_url=os.environ.get("ORDERS_QUEUE_URL")
+        )
+    return _service
+
+
+def remaining_ms() -> int:
+    context = getattr(app, "lambda_context", None)
+    return int(context.get_remaining_time_in_millis()) if context is not None else 25_000
+
+
+def correlation_id() -> str:
+    return str(logger.get_correlation_id() or app.current_event.request_context.request_id or uuid.uuid4())
+
+
+def error_body(error: ServiceError, correlation: str) -> str:
+    body: dict[str, Any] = {"error": {"code": error.code, "message": error.message, "correlation_id": correlation}}
+    if error.details:
+        body["error"]["details"] = error.details
+    return json.dumps(body)
+
+
+def error_headers(error: ServiceError, correlation: str) -> dict[str, str]:
+    headers = {CORRELATION_HEADER: correlation}
+    if isinstance(error, DatabaseUnavailable):
+        headers["Retry-After"] = str(error.retry_after)
+    return headers
+
+
+def error_response(error: ServiceError) -> Response[Any]:
+    correlation = correlation_id()
+    return Response(
+        status_code=error.status,
+        content_type=content_types.APPLICATION_JSON,
+        body=error_body(error, correlation),
+        headers=error_headers(error, correlation),
+    )
+
+
+def rejected_before_routing(event: dict[str, Any]) -> ServiceError | None:
+    """Body size and media type, checked before validation would try to parse the body."""
+    if event.get("httpMethod") not in ("POST", "PUT", "PATCH"):
+        return None
+    body = event.get("body") or ""
+    if len(body.encode()) > MAX_BODY_BYTES * (4 / 3 if event.get("isBase64Encoded") else 1):
+        return PayloadTooLarge(f"the request body exceeds {MAX_BODY_BYTES} bytes")
+    headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
+    if not str(headers.get("content-type", "")).lower().startswith("application/json"):
+        return UnsupportedMediaType("send the body as application/json")
+    return None
+
+
+def add_correlation_header(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    response = next_middleware(app)
+    response.headers[CORRELATION_HEADER] = correlation_id()
+    return response
+
+
+app.use(middlewares=[add_correlation_header])
+
+
+@app.exception_handler(ServiceError)  # type: ignore[untyped-decorator]
+def _service_error(error: ServiceError) -> Response[Any]:
+    return error_response(error)
+
+
+@app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
+def _invalid_request(error: RequestValidationError) -> Response[Any]:
+    details = [
+        {"field": ".".join(str(part) for part in item.get("loc", ()) if part != "body"), "problem": item.get("msg", "")}
+        for item in error.errors()
+    ]
+    if any(item.get("type") == "json_invalid" for item in error.errors()):
+        return error_response(BadRequest("the request body is not valid JSON"))
+    return error_response(BadRequest("the request is not valid", details))
+
+
+@app.not_found
+def _not_found(_: NotFoundError) -> Response[Any]:
+    path = app.current_event.path
+    allowed = ROUTES.get(path) or ({"GET"} if path.startswith("/orders/") and path.count("/") == 2 else None)
+    if allowed:
+        return error_response(
+            MethodNotAllowed(f"{app.current_event.http_method} is not allowed here; use {', '.join(sorted(allowed))}")
+        )
+    return error_response(NotFound(f"no route {path}"))
+
+
+@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+def _unexpected(error: Exception) -> Response[Any]:
+    logger.exception("unhandled error")
+    return error_response(ServiceError("an internal error occurred; quote the correlation id when reporting it"))
+
+
+@app.get("/health")
+def health() -> dict[str, str]:
+    """Liveness: no dependency is touched."""
+    return {"status": "ok"}
+
+
+@app.get("/health/ready", responses={503: {"description": "A dependency is unavailable"}})
+def ready() -> dict[str, str]:
+    """Readiness: parameters load and both database roles answer."""
+    try:
+        service().settings.load()
+    except Exception:
+        raise DatabaseUnavailable("configuration is unavailable") from None
+    for role in (Role.WRITER, Role.READER):
+        service().database.ping(role)
+    return {"status": "ready"}
+
+
+@app.post(
+    "/orders",
+    responses={201: {"description": "Created"}, 409: {"description": "Idempotency-Key reused with another body"}},
+)
+@tracer.capture_method
+def create_order(
+    order: NewOrder,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", description="Makes retries safe")] = None,
+) -> Response[Order]:
+    stored, created = service().create(order, idempotency_key, remaining_ms)
+    if created:
+        metrics.add_metric(name="OrdersCreated", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="OrderAmount", unit=MetricUnit.Count, value=order.amount_minor)
+    return Response(status_code=HTTPStatus.CREATED, content_type=content_types.APPLICATION_JSON, body=stored)
+
+
+@app.post("/orders/batch", responses={201: {"description": "Created"}, 413: {"description": "Too many orders"}})
+@tracer.capture_method
+def create_orders(batch: NewOrders) -> Response[list[Order]]:
+    created = service().create_batch(batch, remaining_ms)
+    metrics.add_metric(name="OrdersCreated", unit=MetricUnit.Count, value=len(created))
+    return Response(status_code=HTTPStatus.CREATED, content_type=content_types.APPLICATION_JSON, body=created)
+
+
+@app.post("/orders/async", responses={202: {"description": "Accepted"}})
+@tracer.capture_method
+def create_order_async(order: NewOrder) -> Response[Accepted]:
+    accepted = service().enqueue(order, correlation_id())
+    return Response(status_code=HTTPStatus.ACCEPTED, content_type=content_types.APPLICATION_JSON, body=accepted)
+
+
+@app.get("/orders/<order_id>")
+@tracer.capture_method
+def get_order(order_id: str) -> Order:
+    return service().get(parse_order_id(order_id), remaining_ms)
+
+
+@app.get("/orders")
+@tracer.capture_method
+def list_orders(
+    customer_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> OrderPage:
+    return service().page(customer_id, limit, cursor, remaining_ms)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
+    if headers.get("x-correlation-id"):
+        logger.set_correlation_id(str(headers["x-correlation-id"])[:128])
+    rejected = rejected_before_routing(event)
+    if rejected is not None:
+        correlation = str(logger.get_correlation_id() or uuid.uuid4())
+        return {
+            "statusCode": rejected.status,
+            "headers": {"Content-Type": content_types.APPLICATION_JSON, **error_headers(rejected, correlation)},
+            "body": error_body(rejected, correlation),
+            "isBase64Encoded": False,
+        }
+    return app.resolve(event, context)
+
+
+def openapi_document() -> str:
+    """The API's OpenAPI document, generated from the routes above (saved as function/openapi.json)."""
+    return app.get_openapi_json_schema(title="Orders API", version="1.0.0")
+
+
+__all__ = ["app", "handler", "openapi_document"]

@@ -1,0 +1,140 @@
+"""Build the function and layer archives the program deploys: ``python -m offline.package``.
+
+- ``build/function.zip``: the ``orders`` package and the shared ``contract`` package.
+- ``build/layer.zip``: ``function/requirements.txt`` installed for the Lambda runtime (Python 3.12
+  on arm64, manylinux wheels only) under ``python/``, without the AWS SDK the runtime already has,
+  plus the RDS CA bundle under ``python/certs/`` when one is given.
+
+Both are reproducible: same inputs, same bytes (sorted entries, fixed timestamps and modes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.request
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build"
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath")  # the Lambda Python runtime ships these
+CA_BUNDLE_NAME = "rds-global-bundle.pem"
+REQUIREMENTS = "function/requirements.txt"
+
+
+def _installer(target: Path) -> list[str]:
+    """uv when present (nox's virtualenvs have no pip), else pip: wheels for Lambda's Python 3.12 on arm64."""
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+    if uv:
+        return [
+            uv, "pip", "install", "--quiet", "--python-platform", "aarch64-manylinux_2_28",
+            "--python-version", "3.12", "--only-binary", ":all:", "--target", str(target), "-r", REQUIREMENTS,
+        ]  # fmt: skip
+    return [
+        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
+        "--platform", "manylinux_2_28_aarch64", "--implementation", "cp", "--python-version", "3.12",
+        "--only-binary=:all:", "--target", str(target), "-r", REQUIREMENTS,
+    ]  # fmt: skip
+
+
+class PackagingError(Exception):
+    """A build input is missing or wrong; the message says which."""
+
+
+def write_zip(destination: Path, files: Iterable[tuple[str, Path]]) -> str:
+    """Write ``(archive name, source)`` pairs deterministically; returns the sha256 of the archive."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    temporary = destination.with_suffix(".tmp")
+    with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, source in sorted(files, key=lambda pair: pair[0]):
+            info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
+            info.external_attr = (0o755 if source.stat().st_mode & 0o111 else 0o644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, source.read_bytes(), compresslevel=9)
+    temporary.replace(destination)  # never leave a half-written archive where the program reads
+    return hashlib.sha256(destination.read_bytes()).hexdigest()
+
+
+def _tree(directory: Path, prefix: str) -> list[tuple[str, Path]]:
+    return [
+        (f"{prefix}{path.relative_to(directory).as_posix()}", path)
+        for path in directory.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo")
+    ]
+
+
+def build_function(destination: Path = BUILD / "function.zip") -> str:
+    return write_zip(
+        destination, _tree(ROOT / "function" / "orders", "orders/") + _tree(ROOT / "contract", "contract/")
+    )
+
+
+def build_layer(destination: Path = BUILD / "layer.zip", ca_bundle: Path | None = None) -> str:
+    with tempfile.TemporaryDirectory(prefix="layer-") as work:
+        target = Path(work) / "python"
+        result = subprocess.run(_installer(target), capture_output=True, text=True, check=False, cwd=ROOT)  # noqa: S603
+        if result.returncode != 0:
+            raise PackagingError(f"installing the layer's libraries failed:\n{result.stderr.strip()[-2000:]}")
+        (target / ".lock").unlink(missing_ok=True)  # the installer's own lock file
+        for name in RUNTIME_PROVIDED:
+            for path in target.glob(f"{name}*"):
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+        for directory in target.glob("*.dist-info"):
+            (directory / "RECORD").unlink(missing_ok=True)  # lists install paths: not reproducible
+            (directory / "INSTALLER").unlink(missing_ok=True)
+        if ca_bundle is not None:
+            certs = target / "certs"
+            certs.mkdir()
+            shutil.copyfile(ca_bundle, certs / CA_BUNDLE_NAME)
+        return write_zip(destination, _tree(target, "python/"))
+
+
+def fetch_ca_bundle(url: str, sha256: str, destination: Path) -> Path:
+    """Download AWS's published RDS CA bundle and refuse it unless it matches the pinned checksum."""
+    if not url.startswith("https://"):
+        raise PackagingError(f"--fetch-rds-ca must be an https URL, got {url!r}")
+    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - https only, checked above
+        data = response.read()
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != sha256.lower():
+        raise PackagingError(f"the CA bundle at {url} has sha256 {actual}, not the pinned {sha256}")
+    destination.write_bytes(data)
+    return destination
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rds-ca-bundle", type=Path, help="PEM file to ship as the RDS CA bundle")
+    parser.add_argument("--fetch-rds-ca", metavar="URL", help="download the RDS CA bundle (needs --rds-ca-sha256)")
+    parser.add_argument("--rds-ca-sha256", help="the bundle's expected sha256")
+    parser.add_argument("--function-only", action="store_true", help="build only function.zip (no network needed)")
+    options = parser.parse_args(argv)
+    try:
+        bundle = options.rds_ca_bundle
+        if bundle is not None and not bundle.is_file():
+            raise PackagingError(f"--rds-ca-bundle {bundle} does not exist")
+        if options.fetch_rds_ca:
+            if not options.rds_ca_sha256:
+                raise PackagingError("--fetch-rds-ca needs --rds-ca-sha256: an unpinned CA bundle is not trusted")
+            bundle = fetch_ca_bundle(options.fetch_rds_ca, options.rds_ca_sha256, BUILD / CA_BUNDLE_NAME)
+        print(f"function.zip  sha256 {build_function()}")
+        if not options.function_only:
+            print("layer.zip     installing function/requirements.txt for python3.12 arm64 ...", flush=True)
+            print(f"layer.zip     sha256 {build_layer(ca_bundle=bundle)}")
+            if bundle is None:
+                print("note: the layer has no RDS CA bundle; pass --rds-ca-bundle for a deployable build")
+    except (PackagingError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,202 @@
+"""Fixtures for the function's tests: real API Gateway and SQS event shapes, moto for AWS, env vars.
+
+Events are built here and checked against powertools' own event models, so a test can only pass
+with an event API Gateway or SQS could really send.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventModel, SqsModel
+from moto import mock_aws
+
+from contract.parameters import PARAMETERS, Category
+
+PREFIX, ENVIRONMENT, REGION = "myapp", "dev", "us-east-1"
+APP_PASSWORD = "app-password-0123456789abcdefghij"
+CURSOR_KEY = "cursor-signing-key-0123456789abcdefghij"
+
+
+@pytest.fixture(autouse=True)
+def function_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in {
+        "PARAMETER_PREFIX": PREFIX,
+        "ENVIRONMENT": ENVIRONMENT,
+        "POWERTOOLS_SERVICE_NAME": "orders-api",
+        "POWERTOOLS_METRICS_NAMESPACE": "ServerlessInfra",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_PARAMETERS_MAX_AGE": "300",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(key, value)
+
+
+def parameter_values(database: dict[str, str] | None = None) -> dict[str, str]:
+    """Every parameter of the hierarchy with a test value; ``database`` overrides database/*."""
+    values = {
+        "database/writer_host": "localhost",
+        "database/reader_host": "localhost",
+        "database/port": "1",
+        "database/name": "orders",
+        "database/writer_user": "orders_writer",
+        "database/reader_user": "orders_reader",
+        "database/iam_auth": "false",
+        "database/app_password": APP_PASSWORD,
+        "database/statement_timeout_ms": "5000",
+        "database/connect_timeout_s": "1",
+        "api/default_page_size": "2",
+        "api/max_page_size": "50",
+        "api/max_batch_orders": "500",
+        "api/cursor_signing_key": CURSOR_KEY,
+        "cache/parameters_max_age_s": "300",
+        "cache/idempotency_ttl_s": "86400",
+        "cache/iam_token_refresh_margin_s": "120",
+    }
+    values.update({f"database/{k}": v for k, v in (database or {}).items()})
+    assert set(values) == {f"{s.category.value}/{s.name}" for s in PARAMETERS}
+    return values
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def seed_parameters(aws: None) -> Callable[..., None]:
+    """Write the hierarchy to (moto's) SSM as SecureStrings, one KMS key per category."""
+
+    def seed(**database: str) -> None:
+        kms, ssm = boto3.client("kms", region_name=REGION), boto3.client("ssm", region_name=REGION)
+        keys = {category: kms.create_key(Description=category.value)["KeyMetadata"]["KeyId"] for category in Category}
+        for name, value in parameter_values(database).items():
+            category = Category(name.split("/")[0])
+            ssm.put_parameter(
+                Name=f"/{PREFIX}/{ENVIRONMENT}/{name}",
+                Value=value,
+                Type="SecureString",
+                KeyId=keys[category],
+                Overwrite=True,
+            )
+
+    return seed
+
+
+@pytest.fixture
+def queue_url(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = str(boto3.client("sqs", region_name=REGION).create_queue(QueueName="orders")["QueueUrl"])
+    monkeypatch.setenv("ORDERS_QUEUE_URL", url)
+    return url
+
+
+@dataclass
+class LambdaContext:
+    """The attributes powertools and the handlers read from Lambda's context object."""
+
+    function_name: str = "serverless-infra-dev-function-api"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:serverless-infra-dev-function-api:live"
+    aws_request_id: str = "req-0001"
+    remaining_ms: int = 5000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+@pytest.fixture
+def context() -> LambdaContext:
+    return LambdaContext()
+
+
+def api_event(
+    method: str,
+    path: str,
+    *,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    query: dict[str, list[str]] | None = None,
+    raw_body: str | None = None,
+    base64_body: bool = False,
+) -> dict[str, Any]:
+    """An API Gateway REST proxy event (stage v1), as the service sends it."""
+    text = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
+    all_headers = {"Content-Type": "application/json", "x-api-key": "test-key", **(headers or {})}
+    if base64_body and text is not None:
+        text = base64.b64encode(text.encode()).decode()
+    parts = [p for p in path.strip("/").split("/") if p]
+    resource, path_parameters = path, None
+    if len(parts) == 2 and parts[0] == "orders" and parts[1] not in ("batch", "async"):
+        resource, path_parameters = "/orders/{order_id}", {"order_id": parts[1]}
+    request_id = str(uuid.uuid4())
+    event = {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": all_headers,
+        "multiValueHeaders": {key: [value] for key, value in all_headers.items()},
+        "queryStringParameters": {k: v[-1] for k, v in query.items()} if query else None,
+        "multiValueQueryStringParameters": query,
+        "pathParameters": path_parameters,
+        "stageVariables": None,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abcdef1234",
+            "resourceId": "res123",
+            "resourcePath": resource,
+            "httpMethod": method,
+            "requestId": request_id,
+            "extendedRequestId": request_id,
+            "path": f"/v1{path}",
+            "protocol": "HTTP/1.1",
+            "stage": "v1",
+            "requestTime": "14/Nov/2026:22:13:20 +0000",
+            "requestTimeEpoch": 1_700_000_000_000,
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": "tests", "apiKey": "test-key", "apiKeyId": "key123"},
+        },
+        "body": text,
+        "isBase64Encoded": base64_body,
+    }
+    APIGatewayProxyEventModel.model_validate(event)
+    return event
+
+
+def sqs_event(bodies: list[str], attributes: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """An SQS event as Lambda's event source mapping delivers it."""
+    records = []
+    for index, body in enumerate(bodies):
+        message_attributes = {
+            name: {"stringValue": value, "stringListValues": [], "binaryListValues": [], "dataType": "String"}
+            for name, value in ((attributes or [{}] * len(bodies))[index] or {}).items()
+        }
+        records.append(
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": f"handle-{index}",
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1700000000000",
+                    "SenderId": "AIDAEXAMPLE",
+                    "ApproximateFirstReceiveTimestamp": "1700000000001",
+                },
+                "messageAttributes": message_attributes,
+                "md5OfBody": "0" * 32,
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:serverless-infra-dev-queue-orders",
+                "awsRegion": REGION,
+            }
+        )
+    event = {"Records": records}
+    SqsModel.model_validate(event)
+    return event
