@@ -7,16 +7,24 @@ with an event API Gateway or SQS could really send.
 from __future__ import annotations
 
 import base64
+import io
 import json
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+# powertools reads these when orders.observability is first imported (at collection time).
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "orders-api")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "ServerlessInfra")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventModel, SqsModel
 from moto import mock_aws
+from orders.observability import logger
 
 from contract.parameters import PARAMETERS, Category
 
@@ -65,6 +73,18 @@ def parameter_values(database: dict[str, str] | None = None) -> dict[str, str]:
     values.update({f"database/{k}": v for k, v in (database or {}).items()})
     assert set(values) == {f"{s.category.value}/{s.name}" for s in PARAMETERS}
     return values
+
+
+@pytest.fixture
+def log_output() -> Iterator[io.StringIO]:
+    """What the functions log (JSON lines), captured from the powertools logger's own handler."""
+    buffer = io.StringIO()
+    handler = logger.registered_handler
+    previous = handler.setStream(buffer)
+    try:
+        yield buffer
+    finally:
+        handler.setStream(previous)
 
 
 @pytest.fixture

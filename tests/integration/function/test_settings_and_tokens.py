@@ -1,0 +1,101 @@
+"""Settings come from SSM with caching and a stale fallback; IAM tokens are cached; secrets stay out of logs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from orders.config import SettingsSource
+from orders.database import Database, Role, Target, TokenCache
+from orders.errors import DatabaseUnavailable
+
+from contract.parameters import Category
+from tests.integration.function.conftest import APP_PASSWORD, CURSOR_KEY
+
+
+def test_settings_load_by_category_path_with_decryption(seed_parameters):
+    seed_parameters()
+    settings = SettingsSource(categories=(Category.DATABASE, Category.API)).load()
+    assert settings.text(Category.DATABASE, "app_password") == APP_PASSWORD
+    assert settings.integer(Category.API, "max_page_size") == 50
+
+
+def test_a_workload_loads_only_its_own_categories(seed_parameters):
+    seed_parameters()
+    settings = SettingsSource(categories=(Category.CACHE,)).load()
+    with pytest.raises(KeyError, match="database/app_password"):
+        settings.text(Category.DATABASE, "app_password")
+
+
+def test_cached_reads_do_not_call_ssm_again(seed_parameters):
+    seed_parameters()
+    calls = []
+
+    def counting_fetch(path, max_age, force):
+        from orders.config import _fetch_from_ssm
+
+        calls.append(path)
+        return _fetch_from_ssm(path, max_age, force)
+
+    source = SettingsSource(categories=(Category.API,), fetch=counting_fetch)
+    source.load()
+    source.load()
+    assert len(calls) == 2  # the utility is asked each time; its cache answers the second
+
+
+def test_ssm_down_after_a_successful_load_keeps_the_last_values(log_output):
+    answers = [{"/myapp/dev/api/max_page_size": "50"}]
+
+    def flaky_fetch(path, max_age, force):
+        if not answers:
+            raise ConnectionError("ssm unreachable")
+        return answers.pop()
+
+    source = SettingsSource(categories=(Category.API,), fetch=flaky_fetch)
+    assert source.load().integer(Category.API, "max_page_size") == 50
+    assert source.load().integer(Category.API, "max_page_size") == 50
+    assert "parameter store unreachable" in log_output.getvalue()
+
+
+def test_ssm_down_before_any_load_is_an_error():
+    def failing_fetch(path, max_age, force):
+        raise ConnectionError("ssm unreachable")
+
+    with pytest.raises(ConnectionError):
+        SettingsSource(categories=(Category.API,), fetch=failing_fetch).load()
+
+
+def target(margin=120):
+    return Target("db.example", 5432, "orders", "orders_writer", True, APP_PASSWORD, 5000, 1, margin)
+
+
+class FakeRdsClient:
+    def __init__(self):
+        self.calls = 0
+
+    def generate_db_auth_token(self, **_):
+        self.calls += 1
+        return f"token-{self.calls}"
+
+
+def test_iam_tokens_are_reused_until_shortly_before_expiry():
+    now = [1000.0]
+    cache = TokenCache(clock=lambda: now[0])
+    cache._client = FakeRdsClient()
+    assert cache.token(target()) == "token-1"
+    now[0] += 900 - 121
+    assert cache.token(target()) == "token-1"
+    now[0] += 2
+    assert cache.token(target()) == "token-2"
+
+
+def test_no_secret_reaches_the_logs_when_the_database_is_down(seed_parameters, log_output):
+    seed_parameters(port="1")
+    database = Database(SettingsSource(categories=(Category.DATABASE, Category.CACHE)), max_attempts=2)
+    with pytest.raises(DatabaseUnavailable):
+        database.run(Role.WRITER, lambda cursor: cursor.execute("SELECT 1"), remaining_ms=lambda: 2000)
+    output = log_output.getvalue()
+    assert "database unavailable" in output
+    assert APP_PASSWORD not in output
+    assert CURSOR_KEY not in output
+    assert all(json.loads(line) for line in output.splitlines() if line.startswith("{"))
