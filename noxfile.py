@@ -37,6 +37,7 @@ TYPED = (
     "offline",
     "policies",
     "function/orders",
+    "local",
     "infra/serverless_infra",
     "infra/__main__.py",
     "bootstrap/__main__.py",
@@ -58,6 +59,7 @@ def lint(session: nox.Session) -> None:
         session,
         "infra/requirements.txt",
         "function/requirements.txt",
+        "local/requirements.txt",
         "requirements-dev.txt",
         packages=("ruff", "mypy", "types-PyYAML"),
     )
@@ -113,7 +115,9 @@ def local(session: nox.Session) -> None:
     """
     _install_function_and_test_tools(session)
     _install(session, "local/requirements.txt")
-    session.run("python", "-m", "local", *session.posargs)
+    # Ctrl-C reaches the stack, which stops its processes itself: give it the time to (nox would SIGKILL
+    # it after 0.3 s, orphaning moto and the runtimes, which run in process groups of their own).
+    session.run("python", "-m", "local", *session.posargs, interrupt_timeout=30.0, terminate_timeout=10.0)
 
 
 @nox.session(python=PYTHON)

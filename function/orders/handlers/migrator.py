@@ -37,7 +37,7 @@ def master_dsn(settings: Settings) -> str:
     db = Category.DATABASE
     ca = quote(os.environ.get("DB_SSLROOTCERT", DEFAULT_CA_BUNDLE))
     return (
-        f"postgresql+psycopg2://{quote(secret['username'], safe='')}:{quote(secret['password'], safe='')}"
+        f"postgresql://{quote(secret['username'], safe='')}:{quote(secret['password'], safe='')}"
         f"@{settings.text(db, 'writer_host')}:{settings.integer(db, 'port')}/{settings.text(db, 'name')}"
         f"?sslmode=verify-full&sslrootcert={ca}"
     )

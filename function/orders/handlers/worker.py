@@ -56,7 +56,8 @@ def record_handler(record: SQSRecord) -> None:
     correlation = attribute.string_value if attribute is not None else None
     created = database().run(Role.WRITER, lambda c: repository.insert_order(c, order, f"event:{event_id}")[2])
     logger.info(
-        "order event processed", extra={"event_id": str(event_id), "created": created, "correlation_id": correlation}
+        "order event processed",
+        extra={"event_id": str(event_id), "order_created": created, "correlation_id": correlation},
     )
     if created:
         metrics.add_metric(name="OrdersCreated", unit=MetricUnit.Count, value=1)

@@ -27,6 +27,8 @@ from moto import mock_aws
 from orders.observability import logger
 
 from contract.parameters import PARAMETERS, Category
+from local.database import DatabaseEndpoint, parse_database_url
+from local.postgres import PostgresServer
 
 PREFIX, ENVIRONMENT, REGION = "myapp", "dev", "us-east-1"
 APP_PASSWORD = "app-password-0123456789abcdefghij"
@@ -73,6 +75,30 @@ def parameter_values(database: dict[str, str] | None = None) -> dict[str, str]:
     values.update({f"database/{k}": v for k, v in (database or {}).items()})
     assert set(values) == {f"{s.category.value}/{s.name}" for s in PARAMETERS}
     return values
+
+
+class ExternalPostgres:
+    """The server ``DATABASE_URL`` names, with the test server's interface; it cannot be restarted."""
+
+    def __init__(self, endpoint: DatabaseEndpoint) -> None:
+        self.endpoint = endpoint
+        self.host, self.port, self.database = endpoint.host, endpoint.port, endpoint.name
+        self.ca_path = endpoint.ca_file
+        self.dsn, self.yoyo_uri = endpoint.dsn, endpoint.yoyo_uri
+
+    def restart(self) -> None:
+        pytest.skip("DATABASE_URL names a server these tests do not manage: it cannot be restarted")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer | ExternalPostgres]:
+    """A real PostgreSQL over TLS: DATABASE_URL's, else one started here (per test worker)."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        yield ExternalPostgres(parse_database_url(url))
+        return
+    with PostgresServer() as server:
+        yield server
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Run the whole system on this machine: moto, PostgreSQL, the functions under a local Lambda runtime, the API front."""

@@ -1,0 +1,62 @@
+"""``python -m local``: run the local stack until Ctrl-C, printing its URL and API key.
+
+The database comes from ``DATABASE_URL`` when set, otherwise from the project's PostgreSQL
+test-server manager (``local.postgres``), which the stack starts and stops itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from local.database import DatabaseStep, ExternalDatabase
+from local.postgres import ManagedDatabase
+from local.stack import PROJECT_ROOT, LocalStack, StackOptions
+
+
+def database_from_environment() -> DatabaseStep:
+    """``DATABASE_URL``'s server if set, else a TLS PostgreSQL the stack starts and stops itself."""
+    url = os.environ.get("DATABASE_URL")
+    return ExternalDatabase(url) if url else ManagedDatabase()
+
+
+async def serve(options: StackOptions) -> None:
+    stack = LocalStack(options)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    try:
+        await stack.start()
+        print(f"URL:     {stack.url}", flush=True)
+        print(f"API key: {stack.api_key}", flush=True)
+        print(f"Written to {stack.endpoint_file}; logs in {stack.state_dir / 'logs'}. Ctrl-C stops.", flush=True)
+        await stopping.wait()
+    finally:
+        await stack.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
+    parser.add_argument("--stack", default="dev", help="stack whose configuration to use (default: dev)")
+    parser.add_argument("--port", type=int, default=8000, help="API port on 127.0.0.1 (0: any free port)")
+    parser.add_argument("--project-root", type=Path, default=PROJECT_ROOT)
+    parser.add_argument("--state-dir", type=Path, help="where endpoint.json and logs go (default: .local/)")
+    parser.add_argument("--no-database", action="store_true", help="run without PostgreSQL (data routes fail)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    database = None if args.no_database else database_from_environment()
+    options = StackOptions(
+        project_root=args.project_root, stack=args.stack, port=args.port, database=database, state_dir=args.state_dir
+    )
+    asyncio.run(serve(options))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""The queue path against moto_server: seeding, partial batch responses, redrive to the DLQ, the analyzer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from aws_lambda_powertools.utilities.parser.models import SqsModel
+
+from contract.parameters import PARAMETERS
+from local import settings as settings_module
+from local.aws import MotoServer, seed
+from local.database import DatabaseEndpoint
+from local.event_source import EventSourceMapping, MappingSpec
+from local.runtime import FunctionPool
+from local.stack import PROJECT_ROOT
+from tests.e2e.stack.support import spec
+
+SETTINGS = settings_module.load(
+    PROJECT_ROOT, "dev", {"queueVisibilityTimeoutS": 3, "queueMaxReceiveCount": 2, "workerBatchSize": 4}
+)
+DATABASE = DatabaseEndpoint("127.0.0.1", 5432, "orders", "orders_admin", "secret-of-the-test")
+
+
+def test_the_seed_creates_the_hierarchy_encrypted_per_category_and_the_redrive_policy():
+    async def main():
+        server = MotoServer()
+        await server.start()
+        try:
+            resources = await asyncio.to_thread(seed, server, SETTINGS, DATABASE)
+            ssm, sqs = server.client("ssm", SETTINGS.region), server.client("sqs", SETTINGS.region)
+            pages = ssm.get_paginator("describe_parameters").paginate()
+            described = [parameter for page in pages for parameter in page["Parameters"]]
+            values = ssm.get_parameters_by_path(Path="/myapp/dev/database/", WithDecryption=True)["Parameters"]
+            attributes = sqs.get_queue_attributes(QueueUrl=resources.queue.url, AttributeNames=["All"])["Attributes"]
+            secret = server.client("secretsmanager", SETTINGS.region).get_secret_value(
+                SecretId=resources.master_secret_arn
+            )
+            return resources, described, values, attributes, secret
+        finally:
+            await server.stop()
+
+    resources, described, values, attributes, secret = asyncio.run(main())
+    assert {p["Name"] for p in described} == {s.path("myapp", "dev") for s in PARAMETERS}
+    assert {p["Type"] for p in described} == {"SecureString"}
+    for parameter in described:
+        category = parameter["Name"].split("/")[3]
+        assert parameter["KeyId"] == resources.key_ids[category]
+    by_name = {p["Name"].rsplit("/", 1)[1]: p["Value"] for p in values}
+    assert by_name["writer_host"] == "127.0.0.1"
+    assert by_name["writer_user"] == "orders_writer"
+    assert json.loads(attributes["RedrivePolicy"]) == {
+        "deadLetterTargetArn": resources.dead_letter_queue.arn,
+        "maxReceiveCount": 2,
+    }
+    assert json.loads(secret["SecretString"]) == {"username": "orders_admin", "password": "secret-of-the-test"}
+
+
+def _read_log(path):
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_only_successful_records_are_deleted_and_failures_redrive_to_the_analyzer(tmp_path):
+    log = tmp_path / "probe.jsonl"
+
+    async def main():
+        server = MotoServer()
+        await server.start()
+        pools = []
+        mappings = []
+        try:
+            resources = await asyncio.to_thread(seed, server, SETTINGS, DATABASE)
+            sqs = server.client("sqs", SETTINGS.region)
+            environment = {"PROBE_LOG": str(log)}
+            worker = FunctionPool(spec("probe.sqs", name="worker", environment=environment, concurrency=2))
+            analyzer = FunctionPool(spec("probe.sqs", name="analyzer", environment=environment, concurrency=1))
+            pools += [worker, analyzer]
+            queue, dlq = resources.queue, resources.dead_letter_queue
+            mappings += [
+                EventSourceMapping(MappingSpec(queue.url, queue.arn, 4, 1, 2, SETTINGS.region), worker, sqs),
+                EventSourceMapping(MappingSpec(dlq.url, dlq.arn, 10, 0, 1, SETTINGS.region), analyzer, sqs),
+            ]
+            for body in ["ok-1", "ok-2", "ok-3", "fail-1", "ok-4", "ok-5"]:
+                sqs.send_message(QueueUrl=queue.url, MessageBody=body)
+            for mapping in mappings:
+                mapping.start()
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                if any(entry["function"] == "analyzer" for entry in _read_log(log)):
+                    break
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(1.5)  # anything still to arrive would show up in this time
+            left = sqs.get_queue_attributes(QueueUrl=queue.url, AttributeNames=["All"])["Attributes"]
+            return left, mappings[0].stats
+        finally:
+            for mapping in mappings:
+                await mapping.stop()
+            for pool in pools:
+                await pool.close()
+            await server.stop()
+
+    left, stats = asyncio.run(main())
+    entries = _read_log(log)
+    worker_bodies = [body for entry in entries if entry["function"] == "worker" for body in entry["bodies"]]
+    analyzer_bodies = [body for entry in entries if entry["function"] == "analyzer" for body in entry["bodies"]]
+    for body in ["ok-1", "ok-2", "ok-3", "ok-4", "ok-5"]:
+        assert worker_bodies.count(body) == 1, worker_bodies
+    assert worker_bodies.count("fail-1") == 2  # maxReceiveCount receives, then the redrive
+    assert analyzer_bodies == ["fail-1"]
+    assert all(len(entry["ids"]) <= 4 for entry in entries if entry["function"] == "worker")
+    assert stats.deleted == 5
+    assert left["ApproximateNumberOfMessages"] == "0"
+    assert left["ApproximateNumberOfMessagesNotVisible"] == "0"
+    for entry in entries:
+        SqsModel.model_validate(entry["event"])

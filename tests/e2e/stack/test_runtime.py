@@ -1,0 +1,148 @@
+"""The local Lambda runtime: awslambdaric against our Runtime API, warm reuse, timeouts, crashes, the pool."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from local.runtime import FunctionPool, ThrottledError
+from tests.e2e.stack.support import alive, spec
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
+async def _with_pool(function_spec, body):
+    pool = FunctionPool(function_spec)
+    try:
+        return await body(pool)
+    finally:
+        await pool.close()
+
+
+def test_a_handler_runs_through_awslambdaric_with_lambda_context():
+    async def body(pool):
+        return await pool.invoke({"env": ["AWS_LAMBDA_FUNCTION_NAME", "_HANDLER", "AWS_LAMBDA_RUNTIME_API"]})
+
+    result = run(_with_pool(spec(), body))
+    payload = result.json()
+    assert result.function_error is None
+    assert payload["request_id"] == result.request_id
+    assert (
+        payload["function_arn"]
+        == "arn:aws:lambda:us-east-1:123456789012:function:serverless-infra-dev-function-probe:live"
+    )
+    assert 0 < payload["remaining_ms"] <= 3000
+    assert payload["environment"]["AWS_LAMBDA_FUNCTION_NAME"] == "serverless-infra-dev-function-probe"
+    assert payload["environment"]["_HANDLER"] == "probe.handler"
+    assert payload["environment"]["AWS_LAMBDA_RUNTIME_API"].startswith("127.0.0.1:")
+
+
+def test_the_first_invocation_is_cold_and_the_next_ones_warm_in_the_same_process():
+    async def body(pool):
+        first = await pool.invoke({})
+        started = time.monotonic()
+        warm = [await pool.invoke({}) for _ in range(20)]
+        return first, warm, (time.monotonic() - started) / len(warm)
+
+    first, warm, mean_s = run(_with_pool(spec(), body))
+    assert first.cold_start
+    assert not any(result.cold_start for result in warm)
+    assert {result.json()["pid"] for result in warm} == {first.json()["pid"]}
+    assert [result.json()["invocations"] for result in warm] == list(range(2, 22))
+    assert mean_s < 0.03, f"a warm round trip took {mean_s * 1000:.1f} ms (Nagle/delayed ACK?)"
+
+
+def test_an_unhandled_exception_is_a_function_error_and_the_environment_stays_warm():
+    async def body(pool):
+        return await pool.invoke({"raise": "bad input"}), await pool.invoke({})
+
+    failed, after = run(_with_pool(spec(), body))
+    assert failed.function_error == "Unhandled"
+    assert failed.json()["errorType"] == "ValueError"
+    assert failed.json()["errorMessage"] == "bad input"
+    assert not after.cold_start
+
+
+def test_the_process_is_killed_at_the_function_timeout_and_the_next_start_is_cold():
+    pids = []
+
+    async def body(pool):
+        first = await pool.invoke({})
+        pids.append(first.json()["pid"])
+        started = time.monotonic()
+        timed_out = await pool.invoke({"sleep": 30})
+        elapsed = time.monotonic() - started
+        await asyncio.sleep(0.1)
+        gone = not alive(pids[0])
+        return timed_out, elapsed, gone, await pool.invoke({})
+
+    timed_out, elapsed, gone, after = run(_with_pool(spec(timeout_s=1.0), body))
+    assert timed_out.function_error == "Unhandled"
+    assert timed_out.json()["errorType"] == "Sandbox.Timedout"
+    assert "Task timed out after 1.00 seconds" in timed_out.json()["errorMessage"]
+    assert 1.0 <= elapsed < 3.0
+    assert gone
+    assert after.cold_start
+    assert after.json()["pid"] != pids[0]
+
+
+def test_a_crashed_runtime_fails_its_invocation_and_restarts_cold():
+    async def body(pool):
+        return await pool.invoke({"exit": 7}), await pool.invoke({})
+
+    crashed, after = run(_with_pool(spec(), body))
+    assert crashed.function_error == "Unhandled"
+    assert crashed.json()["errorType"] == "Runtime.ExitError"
+    assert "exit status 7" in crashed.json()["errorMessage"]
+    assert after.cold_start
+
+
+def test_an_import_error_is_reported_as_lambda_reports_it():
+    async def body(pool):
+        return await pool.invoke({})
+
+    result = run(_with_pool(spec("broken.handler"), body))
+    assert result.function_error == "Unhandled"
+    assert result.json()["errorType"] == "Runtime.ImportModuleError"
+    assert "a dependency is missing" in result.json()["errorMessage"]
+
+
+def test_concurrent_invocations_get_separate_environments_up_to_the_limit():
+    async def body(pool):
+        results = await asyncio.gather(*(pool.invoke({"sleep": 0.5}) for _ in range(3)))
+        with pytest.raises(ThrottledError):
+            await asyncio.gather(*(pool.invoke({"sleep": 0.5}) for _ in range(4)))
+        return results, len(pool.environments)
+
+    results, environments = run(_with_pool(spec(concurrency=3), body))
+    assert len({result.json()["pid"] for result in results}) == 3
+    assert all(result.cold_start for result in results)
+    assert environments == 3
+
+
+def test_waiting_invocations_queue_for_a_free_environment_instead_of_throttling():
+    async def body(pool):
+        started = time.monotonic()
+        results = await asyncio.gather(*(pool.invoke({"sleep": 0.4}, wait=True) for _ in range(4)))
+        return results, time.monotonic() - started
+
+    results, elapsed = run(_with_pool(spec(concurrency=2), body))
+    assert len({result.json()["pid"] for result in results}) == 2
+    assert sum(result.cold_start for result in results) == 2
+    assert elapsed >= 0.8
+
+
+def test_closing_the_pool_stops_every_runtime_process():
+    pids = []
+
+    async def body(pool):
+        results = await asyncio.gather(*(pool.invoke({"sleep": 0.2}) for _ in range(2)))
+        pids.extend(result.json()["pid"] for result in results)
+
+    run(_with_pool(spec(), body))
+    assert len(pids) == 2
+    assert not any(alive(pid) for pid in pids)
