@@ -36,7 +36,7 @@ class TrafficProfile:
     api_duration_ms: float = 40
     async_share: float = 0.1
     response_kb: float = 1.0
-    log_kb_per_request: float = 2.0
+    log_kb_per_request: float = 1.5
 
     def __post_init__(self) -> None:
         if not 0 <= self.peak_hours_per_day <= 24:

@@ -1,14 +1,125 @@
-"""Cost advice (advisory): small database classes outside prod, at most one NAT gateway, Graviton
-functions. These never block a deployment; they flag choices that weigh on the monthly budget.
+"""Cost: the monthly budget (mandatory where a budget is set, prod by default) and cost advice
+(advisory: small database classes outside prod, at most one NAT gateway, Graviton functions).
+
+The budget check prices the resources the stack registers with :mod:`costmodel`, the same model
+``nox -s cost`` prints, so the gate and the itemised estimate always agree. The pack cannot read
+stack configuration, so the budgets and the traffic profile are pack configuration, with
+defaults equal to the project's (``monthlyBudgetUsd`` and the ``cost*`` keys in Pulumi.yaml; a
+unit test keeps them equal).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import fields
+from typing import Any
 
-from pulumi_policy import Severity
+from pulumi_policy import PolicyResource, Severity
+from pulumi_policy.proxy import UnknownValueError
 
-from policies.rules import UNKNOWN, Check, Control, Kind, Resource, Stack, items, resource_policy, stack_policy
+from costmodel.estimate import Resource as PricedResource
+from costmodel.estimate import TrafficProfile, estimate
+from policies.rules import (
+    UNKNOWN,
+    Check,
+    Control,
+    Kind,
+    Resource,
+    Stack,
+    environment_of,
+    get,
+    items,
+    resource_policy,
+    stack_policy,
+)
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+DEFAULT_PROFILE = {f.name: getattr(TrafficProfile(), f.name) for f in fields(TrafficProfile)}
+
+MONTHLY_BUDGET = Control(
+    name="monthly-budget",
+    concern="cost",
+    kind=Kind.BUDGET,
+    description=(
+        "The stack's estimated monthly bill (its registered resources priced by costmodel under the "
+        "configured traffic profile) stays within its environment's budget."
+    ),
+    severity=Severity.HIGH,
+    remediation=(
+        "Run `nox -s cost -- --stack <stack>` for the itemised estimate and its levers; lower provisioned "
+        "concurrency, instance classes or endpoint zones, or agree a higher budget (budgetsUsd)."
+    ),
+    resource_types=(STACK_TYPE,),
+    config={
+        "budgetsUsd": {
+            "type": "object",
+            "description": "Monthly budget in USD per environment; environments without one are not checked.",
+            "properties": {env: {"type": "number", "minimum": 0} for env in ("dev", "staging", "prod")},
+            "additionalProperties": False,
+            "default": {"prod": 500},
+        },
+        "trafficProfile": {
+            "type": "object",
+            "description": "The load priced (costmodel.TrafficProfile fields); missing fields take the defaults.",
+            "properties": {name: {"type": "number", "minimum": 0} for name in DEFAULT_PROFILE},
+            "additionalProperties": False,
+            "default": DEFAULT_PROFILE,
+        },
+    },
+)
+
+
+def plain(value: Any) -> Any:
+    """A property bag as plain data; a value unknown during preview becomes None (priced as absent)."""
+    if isinstance(value, Mapping):
+        result: dict[str, Any] = {}
+        for key in value:
+            try:
+                result[key] = plain(value[key])
+            except UnknownValueError:
+                result[key] = None
+        return result
+    if isinstance(value, (list, tuple)) or (hasattr(value, "__len__") and hasattr(value, "__getitem__")):
+        if isinstance(value, (str, bytes)):
+            return value
+        elements: list[Any] = []
+        for index in range(len(value)):
+            try:
+                elements.append(plain(value[index]))
+            except UnknownValueError:
+                elements.append(None)
+        return elements
+    return value
+
+
+def _environment(resources: list[PolicyResource]) -> str:
+    tagged = [r.props for r in resources if isinstance(get(r.props, "tags", "Environment"), str)]
+    return environment_of(tagged[0] if tagged else {})
+
+
+def _monthly_budget(control: Control, stack: Stack) -> Iterator[tuple[str, str]]:
+    environment = _environment(stack.resources)
+    budgets = control.setting(stack.config, "budgetsUsd")
+    if environment not in budgets:
+        return
+    budget = float(budgets[environment])
+    profile = TrafficProfile(**{**DEFAULT_PROFILE, **control.setting(stack.config, "trafficProfile")})
+    priced = [PricedResource(r.resource_type, r.name, plain(r.props)) for r in stack.resources]
+    anchor = next((r for r in stack.resources if r.resource_type == STACK_TYPE), None) or stack.resources[0]
+    try:
+        result = estimate(priced, profile)
+    except ValueError as error:  # a resource the price table cannot price: fail closed, saying which
+        yield f"the estimate cannot be made, so the budget cannot be checked: {error}", anchor.urn
+        return
+    if result.total <= budget:
+        return
+    largest = ", ".join(f"{service} ${usd:,.0f}" for service, usd in list(result.by_service().items())[:3])
+    yield (
+        f"estimated ${result.total:,.0f}/month exceeds the {environment} budget of ${budget:,.0f} "
+        f"(largest: {largest}; prices as of {result.as_of})",
+        anchor.urn,
+    )
+
 
 BURSTABLE_OUTSIDE_PROD = Control(
     name="rds-burstable-outside-prod",
@@ -64,6 +175,7 @@ def _arm(_: Control, r: Resource) -> Iterator[str]:
 
 
 CHECKS: list[Check] = [
+    stack_policy(MONTHLY_BUDGET, _monthly_budget),
     resource_policy(BURSTABLE_OUTSIDE_PROD, _burstable),
     stack_policy(NAT_GATEWAYS, _nat_gateways),
     resource_policy(ARM_FUNCTIONS, _arm),

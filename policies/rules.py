@@ -103,10 +103,11 @@ class Kind(StrEnum):
     TAGGING = "tagging"
     NAMING = "naming"
     COST = "cost"
+    BUDGET = "budget"  # a spending limit the owners set: blocking, unlike cost advice
     OPERATIONAL = "operational"
 
 
-MANDATORY_KINDS: Final = frozenset({Kind.SECURITY, Kind.TAGGING, Kind.NAMING})
+MANDATORY_KINDS: Final = frozenset({Kind.SECURITY, Kind.TAGGING, Kind.NAMING, Kind.BUDGET})
 
 
 @dataclass(frozen=True)

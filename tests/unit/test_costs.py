@@ -85,3 +85,13 @@ def test_the_cost_command_passes_prod_and_writes_json(archive_overrides, tmp_pat
 def test_raising_provisioned_concurrency_or_instance_size_breaks_the_budget(archive_overrides, change, capsys):
     assert cost_main(cost_args(archive_overrides, "--stack", "prod", f"--config={change}")) == 1
     assert "OVER the $500 budget" in capsys.readouterr().out
+
+
+def test_the_packs_budget_and_traffic_profile_default_to_the_projects(runs):
+    """The pack cannot read stack config, so its defaults must be the project's own."""
+    from policies.cost import DEFAULT_PROFILE, MONTHLY_BUDGET
+
+    config = runs["prod"].config.values
+    assert profile_of(config).__dict__ == DEFAULT_PROFILE
+    budget = float(config["serverless-infra:monthlyBudgetUsd"])
+    assert MONTHLY_BUDGET.config["budgetsUsd"]["default"] == {"prod": budget}

@@ -47,3 +47,16 @@ def test_reports_never_print_secret_values(real):
     run = real("dev")
     for text in (run.out, run.err, str(run.report), str(run.sarif)):
         assert "offline-secret-for-" not in text
+
+
+@pytest.mark.parametrize("change", [{"provisionedConcurrencyMin": "100"}, {"dbInstanceClass": "db.r7g.xlarge"}])
+def test_raising_provisioned_concurrency_or_instance_size_past_the_budget_fails_the_gate(real, change):
+    run = real("prod", **change)
+    assert run.code == 1
+    assert run.failing() == {"monthly-budget"}
+    assert "exceeds the prod budget of $500" in run.out
+
+
+def test_outside_prod_the_budget_is_not_checked_by_default(real):
+    run = real("dev", dbInstanceClass="db.r7g.xlarge")
+    assert "monthly-budget" not in run.failing()
