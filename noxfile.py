@@ -27,6 +27,7 @@ SOURCES = (
     "function",
     "local",
     "policies",
+    "ops",
     "tests",
     "noxfile.py",
 )
@@ -41,6 +42,7 @@ TYPED = (
     "infra/serverless_infra",
     "infra/__main__.py",
     "bootstrap/__main__.py",
+    "ops",
 )
 WORKERS = os.environ.get("PYTEST_WORKERS", "auto")
 
@@ -103,7 +105,7 @@ def e2e(session: nox.Session) -> None:
     if not _has_tests("tests/e2e"):
         session.skip("tests/e2e holds no tests yet")
     _install_function_and_test_tools(session)
-    _install(session, "local/requirements.txt", packages=("httpx",))
+    _install(session, "local/requirements.txt", packages=("httpx", "schemathesis"))
     session.run("pytest", "tests/e2e", *session.posargs)
 
 
@@ -150,3 +152,14 @@ def preview(session: nox.Session) -> None:
     """
     _install(session, "infra/requirements.txt", "requirements-dev.txt")
     session.run("python", "-m", "offline.gate", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def parameters(session: nox.Session) -> None:
+    """Parameter history, labels and rollback in a deployed account, with the caller's AWS credentials.
+
+    ``nox -s parameters -- history|label|rollback --prefix myapp --env dev (--parameter database/port |
+    --category database) ...``; see docs/operations.md, "Rolling back a parameter".
+    """
+    _install(session, packages=("boto3",))
+    session.run("python", "-m", "ops.parameters", *session.posargs)

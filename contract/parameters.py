@@ -8,9 +8,12 @@ the program derives from a resource from one set in stack configuration or gener
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
+
+PREFIX_PATTERN: Final = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # the hierarchy's first level: parameterPrefix
 
 
 class Category(StrEnum):

@@ -191,6 +191,11 @@ class PostgresServer:
         self.close()
 
     @property
+    def pid(self) -> int | None:
+        """The postmaster's process id while it runs."""
+        return self._process.pid if self.running and self._process is not None else None
+
+    @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
@@ -198,7 +203,8 @@ class PostgresServer:
         """Start the server (creating the cluster the first time) and wait until TLS logins work."""
         if self.running:
             return
-        if not self._initialised:
+        first_start = not self._initialised
+        if first_start:
             self._initialise()
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(  # noqa: S603 - the server binary we resolved
@@ -213,6 +219,8 @@ class PostgresServer:
                 extra_groups=self._extra_groups,
             )
         self._wait_until_ready()
+        if first_start:
+            self._create_database()
 
     def stop(self) -> None:
         """Fast shutdown (clients are disconnected), keeping the cluster for a later ``start``."""
@@ -310,8 +318,6 @@ class PostgresServer:
             conf.write(f"unix_socket_directories = '{self.root}'\n")
         (self.data / "pg_hba.conf").write_text(HBA)
         self._initialised = True
-        self.start()
-        self._create_database()
 
     def _write_certificates(self) -> None:
         authority = trustme.CA(organization_name="serverless-infra test CA")
@@ -343,8 +349,8 @@ class PostgresServer:
             if self._process is None or self._process.poll() is not None:
                 raise PostgresUnavailableError(f"PostgreSQL exited at start: {self._log_tail()}")
             try:
-                psycopg2.connect(self.dsn("postgres")).close()
-                return
+                if self._serves_our_cluster():
+                    return
             except psycopg2.OperationalError as error:
                 if time.monotonic() > deadline:
                     self.stop()
@@ -352,6 +358,20 @@ class PostgresServer:
                         f"PostgreSQL did not accept TLS logins in {START_TIMEOUT_S:.0f} s: {error}; {self._log_tail()}"
                     ) from error
                 time.sleep(0.05)
+
+    def _serves_our_cluster(self) -> bool:
+        """Whether the server answering on our port is ours (not another one that holds the port)."""
+        connection = psycopg2.connect(self.dsn("postgres"))
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SHOW data_directory")
+                row = cursor.fetchone()
+        finally:
+            connection.close()
+        if row is None or Path(row[0]).resolve() != self.data.resolve():
+            self.stop()
+            raise PostgresUnavailableError(f"another PostgreSQL answers on port {self.port}")
+        return True
 
     def _log_tail(self) -> str:
         try:

@@ -98,11 +98,19 @@ class LocalStack:
         logs.mkdir(parents=True, exist_ok=True)
         moto_log = (logs / "moto.log").open("ab")
         self._logs.append(moto_log)
+        LOG.info("starting moto_server (AWS APIs on loopback)")
         self.moto = MotoServer(options.host, log=moto_log)
         await self.moto.start()
+        LOG.info("AWS APIs ready at %s", self.moto.url)
         if options.database is not None:
+            LOG.info("starting the database (TLS PostgreSQL)")
             self.database = await options.database.start()
+            LOG.info("database ready at %s:%s/%s", self.database.host, self.database.port, self.database.name)
         self.resources = await asyncio.to_thread(seed, self.moto, settings, self.database)
+        LOG.info(
+            "seeded the %s parameter hierarchy, KMS keys, queue and dead-letter queue",
+            f"/{settings.parameter_prefix}/{settings.environment}/",
+        )
         code_paths = options.code_paths or (options.project_root / "function", options.project_root)
         platform = client_environment(self.moto, settings.region)
         if self.database is not None:
@@ -118,9 +126,13 @@ class LocalStack:
         )
         self.pools = {key: FunctionPool(spec) for key, spec in specs.items()}
         if options.migrate and self.database is not None:
-            await self.migrate()
+            LOG.info("invoking the migrator")
+            result = await self.migrate()
+            LOG.info("migrations applied: %s", result.payload.decode(errors="replace"))
         self._start_mappings()
+        LOG.info("event source mappings polling the queue and the dead-letter queue")
         await self._serve_api()
+        LOG.info("API front ready at %s (logs in %s)", self.url, logs)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.endpoint_file.write_text(json.dumps({"url": self.url, "api_key": self.api_key}, indent=2) + "\n")
 

@@ -16,6 +16,7 @@ from typing import TypeVar
 import pulumi
 
 from contract.naming import APPLICATION, ENVIRONMENTS, REGION
+from contract.parameters import PREFIX_PATTERN
 
 T = TypeVar("T")
 
@@ -258,9 +259,7 @@ def load_settings() -> Settings:
     return Settings(
         environment=environment,
         region=region,
-        parameter_prefix=read.matching(
-            "parameterPrefix", re.compile(r"^[A-Za-z0-9_.-]{1,64}$"), "letters, digits, '_', '.', '-'"
-        ),
+        parameter_prefix=read.matching("parameterPrefix", PREFIX_PATTERN, "letters, digits, '_', '.', '-'"),
         log_retention_days=read.choice("logRetentionDays", LOG_RETENTION_DAYS, int),
         key_deletion_window_days=read.integer("keyDeletionWindowDays", 7, 30),
         tags=_tags(read),
