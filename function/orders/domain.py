@@ -45,7 +45,7 @@ class NewOrder(BaseModel):
     @field_validator("customer_id")
     @classmethod
     def _no_control_characters(cls, value: str) -> str:
-        if any(ord(character) < 32 or ord(character) == 127 for character in value):
+        if has_control_characters(value):
             raise ValueError("must not contain control characters")
         return value
 
@@ -116,6 +116,17 @@ def decode_cursor(cursor: str, key: bytes) -> Position:
         raise BadRequest(
             "cursor is not valid; pass back the next_cursor of a previous page", [{"field": "cursor"}]
         ) from None
+
+
+def has_control_characters(value: str) -> bool:
+    return any(ord(character) < 32 or ord(character) == 127 for character in value)
+
+
+def parse_customer_id(raw: str) -> str:
+    """A customer id to filter by; one no order can have (control characters, NUL) is a 400, not a query."""
+    if has_control_characters(raw):
+        raise BadRequest("customer_id must not contain control characters", [{"field": "customer_id"}])
+    return raw
 
 
 def parse_order_id(raw: str) -> uuid.UUID:

@@ -41,8 +41,16 @@ class UnsupportedMediaType(ServiceError):
     status, code = 415, "unsupported_media_type"
 
 
-class DatabaseUnavailable(ServiceError):
-    """The database cannot be reached now; the caller should retry after ``retry_after`` seconds."""
+class Unavailable(ServiceError):
+    """A dependency cannot be reached now; the caller should retry after ``retry_after`` seconds."""
 
-    status, code = 503, "database_unavailable"
+    status, code = 503, "unavailable"
     retry_after = 5
+
+
+class DatabaseUnavailable(Unavailable):
+    code = "database_unavailable"
+
+
+class QueueUnavailable(Unavailable):
+    code = "queue_unavailable"

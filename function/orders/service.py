@@ -13,7 +13,8 @@ from orders import repository
 from orders.config import SettingsSource
 from orders.database import Database, Role
 from orders.domain import Accepted, NewOrder, NewOrders, Order, OrderPage, Position, decode_cursor, encode_cursor
-from orders.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
+from orders.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, QueueUnavailable
+from orders.observability import logger
 
 Remaining = Callable[[], int]
 IDEMPOTENCY_KEY_MAX = 128
@@ -68,12 +69,18 @@ class OrdersService:
         """Send the order to the queue; the worker creates it under the returned event id."""
         if not self.queue_url:
             raise RuntimeError("ORDERS_QUEUE_URL is not set")
+        from botocore.exceptions import BotoCoreError, ClientError
+
         event_id = uuid.uuid4()
-        self._client().send_message(
-            QueueUrl=self.queue_url,
-            MessageBody=json.dumps({"event_id": str(event_id), "order": order.model_dump()}),
-            MessageAttributes={"correlation_id": {"DataType": "String", "StringValue": correlation_id}},
-        )
+        try:
+            self._client().send_message(
+                QueueUrl=self.queue_url,
+                MessageBody=json.dumps({"event_id": str(event_id), "order": order.model_dump()}),
+                MessageAttributes={"correlation_id": {"DataType": "String", "StringValue": correlation_id}},
+            )
+        except (BotoCoreError, ClientError) as error:  # retried by the SDK's standard mode first
+            logger.warning("the queue refused the order", extra={"error": type(error).__name__})
+            raise QueueUnavailable("the order queue is unavailable; retry later") from error
         return Accepted(event_id=event_id)
 
     def _client(self) -> Any:

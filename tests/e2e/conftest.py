@@ -11,6 +11,15 @@ from local.stack import StackOptions
 from tests.e2e.target import StackThread, Target, database_step
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "outage: takes the database away; runs after every other test")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Outage tests last (a stable sort keeps every other order), so no other test can meet the outage."""
+    items.sort(key=lambda item: item.get_closest_marker("outage") is not None)
+
+
 @pytest.fixture(scope="session")
 def target(tmp_path_factory: pytest.TempPathFactory):
     base_url = os.environ.get("E2E_BASE_URL")

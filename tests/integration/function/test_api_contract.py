@@ -163,6 +163,18 @@ def test_the_async_route_enqueues_and_answers_202_with_the_event_id(context, see
     uuid.UUID(body["event_id"])
 
 
+def test_an_unreachable_queue_is_503_with_retry_after_and_no_stack_trace(context, seed_parameters, queue_url):
+    import boto3
+
+    seed_parameters()
+    boto3.client("sqs", region_name="us-east-1").delete_queue(QueueUrl=queue_url)
+    order = {"customer_id": "kunde-ü", "amount_minor": 1999, "currency": "EUR"}
+    response, body = call(api_event("POST", "/orders/async", body=order), context)
+    assert_error(response, body, 503, "queue_unavailable")
+    assert header(response, "Retry-After") == "5"
+    assert "QueueDoesNotExist" not in response["body"]
+
+
 def test_the_saved_openapi_document_matches_the_code():
     assert json.loads(OPENAPI.read_text(encoding="utf-8")) == json.loads(api.openapi_document()), (
         "regenerate: python -c 'import orders.handlers.api as a; print(a.openapi_document())' > function/openapi.json"
