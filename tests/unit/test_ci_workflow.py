@@ -55,3 +55,12 @@ def test_the_gate_job_covers_every_stack_and_uploads_sarif():
     assert gate["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod"]
     assert any(step.get("uses", "").startswith("github/codeql-action/upload-sarif") for step in gate["steps"])
     assert gate["permissions"]["security-events"] == "write"
+
+
+def test_the_gate_job_builds_the_archives_the_program_references_before_gating():
+    """Without build/function.zip the program stops (exit 2), so the gate would never judge anything."""
+    workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    commands = [step.get("run", "") for step in workflow["jobs"]["policy-gate"]["steps"]]
+    package = next(i for i, command in enumerate(commands) if "nox -s package" in command)
+    gate = next(i for i, command in enumerate(commands) if "nox -s preview" in command)
+    assert package < gate
