@@ -26,10 +26,12 @@ if pulumi.Config("aws").get("region") != REGION:
     raise ConfigError("aws:region", f"is required and must be {REGION}")
 read = ConfigReader(pulumi.get_project())
 environment = read.choice("environment", ENVIRONMENTS, str)
-extra_users = tuple(arn.strip() for arn in (read.config.get("secretsUsers") or "").split(",") if arn.strip())
-for arn in extra_users:
+# Principals besides the one running this program that use the backend (e.g. the CI deploy role):
+# they read and write state through S3 with the state key, and call the secrets key directly.
+backend_users = tuple(arn.strip() for arn in (read.config.get("backendUsers") or "").split(",") if arn.strip())
+for arn in backend_users:
     if not arn.startswith("arn:aws:iam::"):
-        raise ConfigError(read.key("secretsUsers"), f"{arn!r} is not an IAM role or user ARN")
+        raise ConfigError(read.key("backendUsers"), f"{arn!r} is not an IAM role or user ARN")
 pulumi.runtime.register_stack_transformation(
     tagging_transformation(
         {
@@ -59,11 +61,15 @@ def key(purpose: str, description: str, usage: KeyUsage) -> aws.kms.Key:
     return created
 
 
-state_key = key("state", "Encrypts Pulumi state objects", KeyUsage(via_services=("s3",), decrypting_roles=()))
+state_key = key(
+    "state",
+    "Encrypts Pulumi state objects",
+    KeyUsage(via_services=("s3",), decrypting_roles=backend_users, encrypting_roles=backend_users),
+)
 secrets_key = key(
     "secrets",
     "The awskms:// secrets provider of the serverless-infra stacks",
-    KeyUsage(via_services=(), decrypting_roles=(), direct_users=(account.deployer_arn, *extra_users)),
+    KeyUsage(via_services=(), decrypting_roles=(), direct_users=(account.deployer_arn, *backend_users)),
 )
 state = Artifacts(
     namer.name("state"),

@@ -46,14 +46,23 @@ def test_the_secrets_key_is_used_directly_by_the_deployer_only(bootstrap):
     assert users == ["arn:aws:iam::123456789012:role/serverless-infra-deployer"]
 
 
-def test_extra_secrets_users_are_added_and_checked(bootstrap):
+def test_backend_users_may_use_the_secrets_key_and_the_state_key_through_s3_only(bootstrap):
     ci_role = "arn:aws:iam::123456789012:role/ci-deploy"
-    run = run_program(BOOTSTRAP, "prod", config_overrides={"serverless-infra-bootstrap:secretsUsers": ci_role})
+    run = run_program(BOOTSTRAP, "prod", config_overrides={"serverless-infra-bootstrap:backendUsers": ci_role})
     key = run.named("aws:kms/key:Key", "serverless-infra-prod-kms-key-secrets")
     sids = {s["Sid"]: s for s in statements(json.loads(key.inputs["policy"]))}
     assert ci_role in sids["DirectUseByNamedPrincipals"]["Condition"]["ArnEquals"]["aws:PrincipalArn"]
-    with pytest.raises(ProgramError, match="secretsUsers"):
-        run_program(BOOTSTRAP, "prod", config_overrides={"serverless-infra-bootstrap:secretsUsers": "ci-deploy"})
+    state_key = run.named("aws:kms/key:Key", "serverless-infra-prod-kms-key-state")
+    state = {s["Sid"]: s for s in statements(json.loads(state_key.inputs["policy"]))}
+    for sid in ("WorkloadRolesDecryptThroughServices", "WorkloadRolesEncryptThroughServices"):
+        assert state[sid]["Condition"]["ArnEquals"]["aws:PrincipalArn"] == [ci_role]
+        assert state[sid]["Condition"]["StringEquals"]["kms:ViaService"] == ["s3.us-east-1.amazonaws.com"]
+    assert "DirectUseByNamedPrincipals" not in state
+
+
+def test_a_backend_user_that_is_not_an_arn_is_refused_naming_the_key():
+    with pytest.raises(ProgramError, match="backendUsers"):
+        run_program(BOOTSTRAP, "prod", config_overrides={"serverless-infra-bootstrap:backendUsers": "ci-deploy"})
 
 
 def test_everything_is_named_and_tagged_like_the_stack(bootstrap):
