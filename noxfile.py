@@ -28,6 +28,7 @@ SOURCES = (
     "local",
     "policies",
     "ops",
+    "bench",
     "tests",
     "noxfile.py",
 )
@@ -43,6 +44,7 @@ TYPED = (
     "infra/__main__.py",
     "bootstrap/__main__.py",
     "ops",
+    "bench",
 )
 WORKERS = os.environ.get("PYTEST_WORKERS", "auto")
 
@@ -163,3 +165,33 @@ def parameters(session: nox.Session) -> None:
     """
     _install(session, packages=("boto3",))
     session.run("python", "-m", "ops.parameters", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks on the local stack, reported, never asserted: ``nox -s bench [-- --quick] [--only GROUP]``.
+
+    Writes bench/results.json and prints a table (see README.md, "Benchmarks"). The function processes
+    run in a second virtualenv holding only what Lambda has (the layer's libraries, boto3, the runtime
+    client, with bytecode): X-Ray's patching would also import the test tools installed here.
+    """
+    _install_function_and_test_tools(session)
+    _install(session, "local/requirements.txt", packages=("uv",))
+    layer = Path(session.virtualenv.location).with_name("bench-layer")
+    layer_python = str(layer / "bin" / "python")
+    session.run("uv", "venv", "--quiet", "--allow-existing", "--python", PYTHON, str(layer))
+    layer_packages = ("-r", "function/requirements.txt", "boto3", "awslambdaric")
+    session.run(
+        "uv", "pip", "install", "--quiet", "--compile-bytecode", "--python", layer_python, *CONSTRAINTS, *layer_packages
+    )
+    # Ctrl-C reaches the benchmark, which stops the servers and processes it started: give it the time to.
+    session.run(
+        "python",
+        "-m",
+        "bench",
+        "--function-python",
+        layer_python,
+        *session.posargs,
+        interrupt_timeout=30.0,
+        terminate_timeout=10.0,
+    )

@@ -1,0 +1,100 @@
+"""The events the benchmark feeds the handlers, built by the local stack's own code.
+
+API events come from ``local.gateway.build_event`` (the local API Gateway) and SQS records from
+``local.event_source.to_record`` (the local event source mapping), so an in-process call sees
+exactly what a call through the local stack sees, and nothing here can drift from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from local.event_source import to_record
+from local.gateway import IncomingRequest, build_event
+from local.routes import match
+
+API_ID = "benchapi01"
+QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:serverless-infra-dev-queue-orders"
+CURRENCIES = ("EUR", "USD", "JPY", "GBP")
+
+
+def new_order(index: int, customer: str = "bench") -> dict[str, Any]:
+    """A valid order body; ``index`` varies the amount and spreads orders over a few customers."""
+    return {
+        "customer_id": f"{customer}-{index % 16}",
+        "amount_minor": 100 + index,
+        "currency": CURRENCIES[index % len(CURRENCIES)],
+    }
+
+
+def api_event(
+    method: str,
+    path: str,
+    *,
+    body: object = None,
+    query: dict[str, str] | None = None,
+    api_key: str = "bench-api-key",
+) -> dict[str, Any]:
+    """The REST proxy event API Gateway sends for ``method path`` (path without the stage)."""
+    matched = match(path, method)
+    if matched is None:
+        raise ValueError(f"no API resource for {method} {path}")
+    headers = [("Host", "127.0.0.1"), ("User-Agent", "bench"), ("x-api-key", api_key)]
+    data = b""
+    if body is not None:
+        headers.append(("Content-Type", "application/json"))
+        data = json.dumps(body).encode()
+    request = IncomingRequest(
+        method=method,
+        path=path,
+        query=list((query or {}).items()),
+        headers=headers,
+        body=data,
+        source_ip="127.0.0.1",
+        host="127.0.0.1",
+    )
+    return build_event(request, matched, request_id=str(uuid.uuid4()), api_id=API_ID, api_key=api_key)
+
+
+def sqs_event(bodies: list[str], correlation_id: str = "bench") -> dict[str, Any]:
+    """An SQS batch as the event source mapping delivers it, one record per body."""
+    records = []
+    for index, body in enumerate(bodies):
+        message = {
+            "MessageId": str(uuid.uuid4()),
+            "ReceiptHandle": f"bench-handle-{index}",
+            "Body": body,
+            "MD5OfBody": hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
+            "Attributes": {
+                "ApproximateReceiveCount": "1",
+                "SentTimestamp": "1700000000000",
+                "SenderId": "AIDABENCH",
+                "ApproximateFirstReceiveTimestamp": "1700000000001",
+            },
+            "MessageAttributes": {"correlation_id": {"StringValue": correlation_id, "DataType": "String"}},
+        }
+        records.append(to_record(message, QUEUE_ARN, "us-east-1"))
+    return {"Records": records}
+
+
+def order_message(index: int) -> str:
+    """A queue message body as ``POST /orders/async`` sends it: a fresh event id and the order."""
+    return json.dumps({"event_id": str(uuid.uuid4()), "order": new_order(index, customer="queued")})
+
+
+@dataclass
+class LambdaContext:
+    """The attributes powertools and the handlers read from Lambda's context object."""
+
+    function_name: str = "serverless-infra-dev-function-api"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:serverless-infra-dev-function-api:live"
+    aws_request_id: str = "bench-request"
+    remaining_ms: int = 10_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms

@@ -1,0 +1,78 @@
+"""Wall time of the offline policy gate, ``python -m offline.gate --stack X``, per stack.
+
+Each run is a fresh process, as in CI: the Pulumi program under the mocks, the policy pack's
+start, the analysis. The function archives it would hash are stand-ins made here (the gate only
+hashes them), so the figure does not depend on a previous ``nox -s package``. The baseline is
+importing the Pulumi SDK and the AWS provider, the floor any run of the program pays.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import zipfile
+from pathlib import Path
+
+from bench.groups import Context
+from bench.harness import Figure, bounded, latency_figure, progress
+from bench.processes import base_environment, run_timed
+
+GROUP = "gate"
+SPLIT = re.compile(r"done in ([\d.]+) s \(program ([\d.]+) s, pack start ([\d.]+) s, analysis ([\d.]+) s\)")
+
+
+class GateError(RuntimeError):
+    """The gate could not run (exit 2) or its output was not understood."""
+
+
+def stand_in_archives(directory: Path) -> dict[str, Path]:
+    """Small zip files for ``functionArchive`` and ``layerArchive``, like the unit suite's."""
+    function_zip, layer_zip = directory / "function.zip", directory / "layer.zip"
+    with zipfile.ZipFile(function_zip, "w") as archive:
+        archive.writestr("contract/__init__.py", "")
+    with zipfile.ZipFile(layer_zip, "w") as archive:
+        archive.writestr("python/README.txt", "stand-in layer for the benchmark\n")
+    return {"serverless-infra:functionArchive": function_zip, "serverless-infra:layerArchive": layer_zip}
+
+
+async def _timed(command: list[str]) -> tuple[float, int, str]:
+    environment = base_environment({"AWS_EC2_METADATA_DISABLED": "true"})
+    started = time.perf_counter()
+    code, _, err = await run_timed(command, environment=environment, timeout_s=300)
+    return time.perf_counter() - started, code, err
+
+
+async def run(context: Context) -> list[Figure]:
+    stacks = context.pick(("dev", "staging", "prod"), ("dev",))
+    rounds = context.pick(2, 1)
+    python = context.bench_python
+    overrides = [f"--config={key}={path}" for key, path in stand_in_archives(context.workdir).items()]
+    walls: dict[str, list[float]] = {stack: [] for stack in stacks}
+    splits: dict[str, list[dict[str, float]]] = {stack: [] for stack in stacks}
+    floor: list[float] = []
+    for index in bounded(rounds, context.pick(240.0, 60.0)):
+        seconds, code, err = await _timed([python, "-c", "import pulumi, pulumi_aws"])
+        if code != 0:
+            raise GateError(f"importing the Pulumi SDK failed: {err[-600:]}")
+        floor.append(seconds)
+        for stack in stacks:
+            progress(f"gate: {stack} (round {index + 1}/{rounds})")
+            seconds, code, err = await _timed([python, "-m", "offline.gate", "--stack", stack, *overrides])
+            if code not in (0, 1):  # 1 is a verdict (mandatory violations), 2 means it could not run
+                raise GateError(f"the gate for {stack} exited {code}: {err[-800:]}")
+            walls[stack].append(seconds)
+            found = SPLIT.search(err)
+            if found:
+                total, program, pack, analysis = (float(value) for value in found.groups())
+                splits[stack].append({"total": total, "program": program, "pack_start": pack, "analysis": analysis})
+    return [
+        latency_figure(
+            GROUP,
+            f"offline gate --stack {stack}",
+            walls[stack],
+            unit="s",
+            baseline=("import pulumi, pulumi_aws", floor),
+            details={"reported_split_s": splits[stack]},
+        )
+        for stack in stacks
+    ]
