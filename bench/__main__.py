@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.groups import Context, Group, registry
+from bench.groups import GROUP_NAMES, Context, Group, registry
 from bench.harness import Figure, Report, machine_info, progress, render_table
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results.json"
@@ -52,8 +52,8 @@ async def guarded(run: Group, context: Context) -> list[Figure]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    options = parse_arguments(argv, list(GROUP_NAMES))
     groups = registry()
-    options = parse_arguments(argv, list(groups))
     selected = options.only or list(groups)
     # Absolute, not resolved: the function processes start elsewhere, and a venv's python is a symlink.
     options.function_python = os.path.abspath(options.function_python)

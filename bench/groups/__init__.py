@@ -43,11 +43,16 @@ LOAD_LATENCY = Target(200, "ms", statistic="p99")
 PEAK_RATE = Target(10_000 / 60, "req/s", at_least=True, label="≥ 10,000 req/min (167 req/s)")
 
 
+# The group names, known without importing the groups (they need the function's libraries and
+# the servers' clients), so ``--help`` and argument errors work anywhere.
+GROUP_NAMES = ("imports", "cold", "ssm", "warm", "batch", "load", "gate")
+
+
 def registry() -> dict[str, tuple[str, Group]]:
     """Group name -> (what it measures, the coroutine function), in run order."""
     from bench.groups import batch, cold, gate, imports, load, ssm, warm
 
-    return {
+    groups: dict[str, tuple[str, Group]] = {
         "imports": ("import time of orders.handlers.api", imports.run),
         "cold": ("cold start through the local Lambda runtime", cold.run),
         "ssm": ("SSM parameter reads, cached and uncached", ssm.run),
@@ -56,3 +61,6 @@ def registry() -> dict[str, tuple[str, Group]]:
         "load": ("the local stack under concurrent load", load.run),
         "gate": ("wall time of the offline policy gate", gate.run),
     }
+    if tuple(groups) != GROUP_NAMES:
+        raise RuntimeError(f"GROUP_NAMES {GROUP_NAMES} does not list the groups {tuple(groups)}")
+    return groups
