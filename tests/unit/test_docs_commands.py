@@ -522,7 +522,20 @@ def ignored_directories() -> tuple[str, ...]:
     return tuple(line.strip() for line in lines if line.strip().endswith("/") and not line.startswith("#"))
 
 
+@functools.cache
+def ignored_files() -> tuple[str, ...]:
+    """File patterns of .gitignore with a directory part (``bench/results.json``): written by a command."""
+    lines = (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
+    return tuple(
+        line.strip().lstrip("/")
+        for line in lines
+        if "/" in line.strip().rstrip("/") and not line.strip().endswith("/") and not line.startswith("#")
+    )
+
+
 def _is_ignored(path: str) -> bool:
+    if any(fnmatch(path, pattern) for pattern in ignored_files()):
+        return True
     parts = PurePosixPath(path.rstrip("/")).parts
     directories = parts if path.endswith("/") else parts[:-1]
     for pattern in ignored_directories():
@@ -712,7 +725,7 @@ def policy_pack_problems(docs: Documented) -> list[str]:
 
 
 def path_problems(docs: Documented) -> list[str]:
-    """Paths under a .gitignore'd directory (build/, venv/) are made by commands, so they need not exist."""
+    """Paths .gitignore names (build/, bench/results.json) are made by commands, so they need not exist."""
     return [
         f"{shown(document)}:{line}: `{span}` does not exist in the repository"
         for document, line, span in docs.spans
