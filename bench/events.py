@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from local.event_source import to_record
@@ -84,17 +83,3 @@ def sqs_event(bodies: list[str], correlation_id: str = "bench") -> dict[str, Any
 def order_message(index: int) -> str:
     """A queue message body as ``POST /orders/async`` sends it: a fresh event id and the order."""
     return json.dumps({"event_id": str(uuid.uuid4()), "order": new_order(index, customer="queued")})
-
-
-@dataclass
-class LambdaContext:
-    """The attributes powertools and the handlers read from Lambda's context object."""
-
-    function_name: str = "serverless-infra-dev-function-api"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:serverless-infra-dev-function-api:live"
-    aws_request_id: str = "bench-request"
-    remaining_ms: int = 10_000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms

@@ -17,8 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
-from bench.events import LambdaContext, api_event, new_order, order_message, sqs_event
+from bench.events import api_event, new_order, order_message, sqs_event
 from bench.harness import Deadline, bounded, sample_ms
+from local.context import LambdaContext
 
 Samples = dict[str, list[float]]
 

@@ -24,6 +24,10 @@ from orders.errors import BadRequest
 MAX_CUSTOMER_ID = 64
 
 
+MAX_AMOUNT_MINOR = 2**53 - 1
+"""The largest amount accepted: every JSON client (JavaScript's numbers included) reads it exactly."""
+
+
 class NewOrder(BaseModel):
     """What a caller sends to create an order."""
 
@@ -32,7 +36,9 @@ class NewOrder(BaseModel):
     customer_id: Annotated[
         str, Field(min_length=1, max_length=MAX_CUSTOMER_ID, description="Any Unicode, 1-64 characters")
     ]
-    amount_minor: Annotated[StrictInt, Field(ge=0, le=2**63 - 1, description="Amount in the currency's minor unit")]
+    amount_minor: Annotated[
+        StrictInt, Field(ge=0, le=MAX_AMOUNT_MINOR, description="Amount in the currency's minor unit")
+    ]
     currency: Annotated[str, Field(min_length=3, max_length=3, description="ISO 4217 code, e.g. EUR")]
 
     @field_validator("currency")

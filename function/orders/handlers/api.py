@@ -234,11 +234,17 @@ def get_order(order_id: str) -> Order:
     return service().get(parse_order_id(order_id), remaining_ms)
 
 
+PAGE_SIZE_DESCRIPTION = "Page size: 1 to the stack's apiMaxPageSize (at most 1000); default apiDefaultPageSize"
+
+
 @app.get("/orders")
 @tracer.capture_method
 def list_orders(
     customer_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-    limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
+    limit: Annotated[
+        int | None,
+        Query(ge=1, le=1000, description=PAGE_SIZE_DESCRIPTION),
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> OrderPage:
     return service().page(None if customer_id is None else parse_customer_id(customer_id), limit, cursor, remaining_ms)
@@ -297,7 +303,25 @@ def _document_errors(document: dict[str, Any]) -> dict[str, Any]:
                 headers={"Retry-After": retry_after},
             )
     _drop_unreferenced_schemas(document["components"]["schemas"], document)
-    return document
+    integral: dict[str, Any] = _integral_bounds(document)
+    return integral
+
+
+_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+
+
+def _integral_bounds(node: Any) -> Any:
+    """Write whole-number bounds as integers: the generator types them as floats (``1000.0``)."""
+    if isinstance(node, dict):
+        return {
+            key: int(value)
+            if key in _BOUNDS and isinstance(value, float) and value.is_integer()
+            else _integral_bounds(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_integral_bounds(item) for item in node]
+    return node
 
 
 def _drop_unreferenced_schemas(schemas: dict[str, Any], document: dict[str, Any]) -> None:

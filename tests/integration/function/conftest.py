@@ -12,7 +12,6 @@ import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 # powertools reads these when orders.observability is first imported (at collection time).
@@ -27,6 +26,7 @@ from moto import mock_aws
 from orders.observability import logger
 
 from contract.parameters import PARAMETERS, Category
+from local.context import LambdaContext
 from local.database import DatabaseEndpoint, parse_database_url
 from local.postgres import PostgresServer
 
@@ -146,23 +146,9 @@ def queue_url(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
     return url
 
 
-@dataclass
-class LambdaContext:
-    """The attributes powertools and the handlers read from Lambda's context object."""
-
-    function_name: str = "serverless-infra-dev-function-api"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:serverless-infra-dev-function-api:live"
-    aws_request_id: str = "req-0001"
-    remaining_ms: int = 5000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
-
-
 @pytest.fixture
 def context() -> LambdaContext:
-    return LambdaContext()
+    return LambdaContext(remaining_ms=5000)
 
 
 def api_event(
