@@ -131,10 +131,29 @@ def package(session: nox.Session) -> None:
     session.run("python", "-m", "offline.package", *session.posargs)
 
 
+ARCHIVES = (Path("build/function.zip"), Path("build/layer.zip"))
+
+
+def _ensure_archives(session: nox.Session) -> None:
+    """Build this repository's function archives when they are missing, as on a fresh clone.
+
+    The program registers the functions from them and fails, naming the config key, without them.
+    Existing archives are left as they are (``nox -s package`` rebuilds them); another project
+    (``--project``) brings its own.
+    """
+    another_project = any(arg == "--project" or arg.startswith("--project=") for arg in session.posargs)
+    if another_project or all(archive.exists() for archive in ARCHIVES):
+        return
+    session.log("the function archives are missing: building them (nox -s package)")
+    _install(session, packages=("uv",))
+    session.run("python", "-m", "offline.package")
+
+
 @nox.session(python=PYTHON)
 def cost(session: nox.Session) -> None:
     """Monthly cost estimate of a stack from its registered resources: ``nox -s cost -- --stack prod``."""
     _install(session, "infra/requirements.txt", "requirements-dev.txt")
+    _ensure_archives(session)
     session.run("python", "-m", "offline.cost", *session.posargs)
 
 
@@ -142,6 +161,7 @@ def cost(session: nox.Session) -> None:
 def plan(session: nox.Session) -> None:
     """Show the resources a stack's program registers, offline: ``nox -s plan -- --stack prod``."""
     _install(session, "infra/requirements.txt", "requirements-dev.txt")
+    _ensure_archives(session)
     session.run("python", "-m", "offline.plan", *session.posargs)
 
 
@@ -153,6 +173,7 @@ def preview(session: nox.Session) -> None:
     mandatory violations, 1 with, 2 when the program or the pack cannot run.
     """
     _install(session, "infra/requirements.txt", "requirements-dev.txt")
+    _ensure_archives(session)
     session.run("python", "-m", "offline.gate", *session.posargs)
 
 
