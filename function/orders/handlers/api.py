@@ -9,7 +9,7 @@ import json
 import os
 import uuid
 from http import HTTPStatus
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -241,10 +241,7 @@ PAGE_SIZE_DESCRIPTION = "Page size: 1 to the stack's apiMaxPageSize (at most 100
 @tracer.capture_method
 def list_orders(
     customer_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-    limit: Annotated[
-        int | None,
-        Query(ge=1, le=1000, description=PAGE_SIZE_DESCRIPTION),
-    ] = None,
+    limit: Annotated[int | None, Query(ge=1, le=1000, description=PAGE_SIZE_DESCRIPTION)] = None,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> OrderPage:
     return service().page(None if customer_id is None else parse_customer_id(customer_id), limit, cursor, remaining_ms)
@@ -303,8 +300,7 @@ def _document_errors(document: dict[str, Any]) -> dict[str, Any]:
                 headers={"Retry-After": retry_after},
             )
     _drop_unreferenced_schemas(document["components"]["schemas"], document)
-    integral: dict[str, Any] = _integral_bounds(document)
-    return integral
+    return cast(dict[str, Any], _integral_bounds(document))
 
 
 _BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
