@@ -131,9 +131,6 @@ def package(session: nox.Session) -> None:
     session.run("python", "-m", "offline.package", *session.posargs)
 
 
-ARCHIVES = (Path("build/function.zip"), Path("build/layer.zip"))
-
-
 def _ensure_archives(session: nox.Session) -> None:
     """Build this repository's function archives when they are missing, as on a fresh clone.
 
@@ -141,12 +138,10 @@ def _ensure_archives(session: nox.Session) -> None:
     Existing archives are left as they are (``nox -s package`` rebuilds them); another project
     (``--project``) brings its own.
     """
-    another_project = any(arg == "--project" or arg.startswith("--project=") for arg in session.posargs)
-    if another_project or all(archive.exists() for archive in ARCHIVES):
+    if any(arg == "--project" or arg.startswith("--project=") for arg in session.posargs):
         return
-    session.log("the function archives are missing: building them (nox -s package)")
     _install(session, packages=("uv",))
-    session.run("python", "-m", "offline.package")
+    session.run("python", "-m", "offline.package", "--if-missing")
 
 
 @nox.session(python=PYTHON)

@@ -23,6 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
+FUNCTION_ZIP = BUILD / "function.zip"
+LAYER_ZIP = BUILD / "layer.zip"
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath")  # the Lambda Python runtime ships these
 CA_BUNDLE_NAME = "rds-global-bundle.pem"
@@ -70,13 +72,13 @@ def _tree(directory: Path, prefix: str) -> list[tuple[str, Path]]:
     ]
 
 
-def build_function(destination: Path = BUILD / "function.zip") -> str:
+def build_function(destination: Path = FUNCTION_ZIP) -> str:
     return write_zip(
         destination, _tree(ROOT / "function" / "orders", "orders/") + _tree(ROOT / "contract", "contract/")
     )
 
 
-def build_layer(destination: Path = BUILD / "layer.zip", ca_bundle: Path | None = None) -> str:
+def build_layer(destination: Path = LAYER_ZIP, ca_bundle: Path | None = None) -> str:
     with tempfile.TemporaryDirectory(prefix="layer-") as work:
         target = Path(work) / "python"
         result = subprocess.run(_installer(target), capture_output=True, text=True, check=False, cwd=ROOT)  # noqa: S603
@@ -115,7 +117,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fetch-rds-ca", metavar="URL", help="download the RDS CA bundle (needs --rds-ca-sha256)")
     parser.add_argument("--rds-ca-sha256", help="the bundle's expected sha256")
     parser.add_argument("--function-only", action="store_true", help="build only function.zip (no network needed)")
+    parser.add_argument(
+        "--if-missing", action="store_true", help="build only when an archive is missing (as on a fresh clone)"
+    )
     options = parser.parse_args(argv)
+    wanted = (FUNCTION_ZIP,) if options.function_only else (FUNCTION_ZIP, LAYER_ZIP)
+    if options.if_missing and all(archive.exists() for archive in wanted):
+        print("archives present, not rebuilt: " + ", ".join(archive.name for archive in wanted))
+        return 0
     try:
         bundle = options.rds_ca_bundle
         if bundle is not None and not bundle.is_file():
@@ -124,10 +133,10 @@ def main(argv: list[str] | None = None) -> int:
             if not options.rds_ca_sha256:
                 raise PackagingError("--fetch-rds-ca needs --rds-ca-sha256: an unpinned CA bundle is not trusted")
             bundle = fetch_ca_bundle(options.fetch_rds_ca, options.rds_ca_sha256, BUILD / CA_BUNDLE_NAME)
-        print(f"function.zip  sha256 {build_function()}")
+        print(f"function.zip  sha256 {build_function(FUNCTION_ZIP)}")
         if not options.function_only:
             print("layer.zip     installing function/requirements.txt for python3.12 arm64 ...", flush=True)
-            print(f"layer.zip     sha256 {build_layer(ca_bundle=bundle)}")
+            print(f"layer.zip     sha256 {build_layer(LAYER_ZIP, ca_bundle=bundle)}")
             if bundle is None:
                 print("note: the layer has no RDS CA bundle; pass --rds-ca-bundle for a deployable build")
     except (PackagingError, OSError) as error:

@@ -1,0 +1,74 @@
+"""Packaging: the function archive is reproducible, and ``--if-missing`` builds only what is absent.
+
+The layer build downloads wheels (network), so it is not run here; it shares ``write_zip`` with the
+function archive, whose bytes are checked.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from offline import package
+
+
+@pytest.fixture
+def build_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(package, "FUNCTION_ZIP", tmp_path / "function.zip")
+    monkeypatch.setattr(package, "LAYER_ZIP", tmp_path / "layer.zip")
+    return tmp_path
+
+
+@pytest.fixture
+def layer_builds(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Record layer builds instead of downloading wheels."""
+    built: list[Path] = []
+
+    def fake_layer(destination: Path, ca_bundle: Path | None = None) -> str:
+        built.append(destination)
+        destination.write_bytes(b"layer")
+        return "0" * 64
+
+    monkeypatch.setattr(package, "build_layer", fake_layer)
+    return built
+
+
+def test_the_function_archive_is_the_same_bytes_when_built_twice(tmp_path: Path) -> None:
+    first = package.build_function(tmp_path / "first.zip")
+    second = package.build_function(tmp_path / "second.zip")
+    assert first == second
+    assert (tmp_path / "first.zip").read_bytes() == (tmp_path / "second.zip").read_bytes()
+
+
+def test_the_function_archive_holds_the_function_and_the_shared_contract(tmp_path: Path) -> None:
+    package.build_function(tmp_path / "function.zip")
+    names = zipfile.ZipFile(tmp_path / "function.zip").namelist()
+    assert "orders/handlers/api.py" in names
+    assert "contract/parameters.py" in names
+    assert not any("__pycache__" in name for name in names)
+
+
+def test_if_missing_builds_both_archives_on_a_fresh_clone(build_dir: Path, layer_builds: list[Path]) -> None:
+    assert package.main(["--if-missing"]) == 0
+    assert (build_dir / "function.zip").is_file()
+    assert layer_builds == [build_dir / "layer.zip"]
+
+
+def test_if_missing_leaves_present_archives_as_they_are(
+    build_dir: Path, layer_builds: list[Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    (build_dir / "function.zip").write_bytes(b"kept")
+    (build_dir / "layer.zip").write_bytes(b"kept")
+    assert package.main(["--if-missing"]) == 0
+    assert (build_dir / "function.zip").read_bytes() == b"kept"
+    assert layer_builds == []
+    assert "not rebuilt" in capsys.readouterr().out
+
+
+def test_if_missing_rebuilds_when_one_archive_is_absent(build_dir: Path, layer_builds: list[Path]) -> None:
+    (build_dir / "function.zip").write_bytes(b"stale")
+    assert package.main(["--if-missing"]) == 0
+    assert (build_dir / "function.zip").read_bytes() != b"stale"
+    assert layer_builds == [build_dir / "layer.zip"]
