@@ -84,18 +84,30 @@ def build_layer(destination: Path = LAYER_ZIP, ca_bundle: Path | None = None) ->
         result = subprocess.run(_installer(target), capture_output=True, text=True, check=False, cwd=ROOT)  # noqa: S603
         if result.returncode != 0:
             raise PackagingError(f"installing the layer's libraries failed:\n{result.stderr.strip()[-2000:]}")
-        (target / ".lock").unlink(missing_ok=True)  # the installer's own lock file
-        for name in RUNTIME_PROVIDED:
-            for path in target.glob(f"{name}*"):
-                shutil.rmtree(path) if path.is_dir() else path.unlink()
-        for directory in target.glob("*.dist-info"):
-            (directory / "RECORD").unlink(missing_ok=True)  # lists install paths: not reproducible
-            (directory / "INSTALLER").unlink(missing_ok=True)
+        prune_installed(target)
         if ca_bundle is not None:
             certs = target / "certs"
             certs.mkdir()
             shutil.copyfile(ca_bundle, certs / CA_BUNDLE_NAME)
         return write_zip(destination, _tree(target, "python/"))
+
+
+def prune_installed(target: Path) -> None:
+    """Remove what an install leaves that the layer must not carry.
+
+    The installer's lock file; the libraries the runtime already has; each distribution's RECORD
+    and INSTALLER (install paths and tool names); and ``bin/``, the console scripts, whose shebang
+    names the building machine's interpreter: nothing runs them on Lambda, and they made the
+    archive's bytes depend on where it was built.
+    """
+    (target / ".lock").unlink(missing_ok=True)
+    shutil.rmtree(target / "bin", ignore_errors=True)
+    for name in RUNTIME_PROVIDED:
+        for path in target.glob(f"{name}*"):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    for directory in target.glob("*.dist-info"):
+        (directory / "RECORD").unlink(missing_ok=True)
+        (directory / "INSTALLER").unlink(missing_ok=True)
 
 
 def fetch_ca_bundle(url: str, sha256: str, destination: Path) -> Path:

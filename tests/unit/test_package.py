@@ -72,3 +72,23 @@ def test_if_missing_rebuilds_when_one_archive_is_absent(build_dir: Path, layer_b
     assert package.main(["--if-missing"]) == 0
     assert (build_dir / "function.zip").read_bytes() != b"stale"
     assert layer_builds == [build_dir / "layer.zip"]
+
+
+def test_an_installed_tree_keeps_only_what_the_layer_needs(tmp_path: Path) -> None:
+    """Console scripts name the building machine's interpreter: the layer must not depend on it."""
+    files = {
+        "bin/yoyo": "#!/somewhere/bin/python\n",
+        ".lock": "",
+        "boto3/__init__.py": "",
+        "botocore-1.0.dist-info/METADATA": "",
+        "yoyo/__init__.py": "",
+        "yoyo_migrations-9.0.dist-info/METADATA": "Name: yoyo-migrations\n",
+        "yoyo_migrations-9.0.dist-info/RECORD": "/somewhere/yoyo/__init__.py\n",
+        "yoyo_migrations-9.0.dist-info/INSTALLER": "uv\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    package.prune_installed(tmp_path)
+    left = sorted(path.relative_to(tmp_path).as_posix() for path in tmp_path.rglob("*") if path.is_file())
+    assert left == ["yoyo/__init__.py", "yoyo_migrations-9.0.dist-info/METADATA"]
