@@ -8,11 +8,33 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from policies import cost, data_protection, encryption, identity, naming, network, observability, tagging
+from policies import (
+    argument_values,
+    cost,
+    data_protection,
+    deployability,
+    encryption,
+    identity,
+    naming,
+    network,
+    observability,
+    tagging,
+)
 from policies.rules import Check, Control
 
 PACK_NAME = "serverless-infra"
-CONCERNS = (encryption, network, identity, data_protection, observability, tagging, naming, cost)
+CONCERNS = (
+    encryption,
+    network,
+    identity,
+    data_protection,
+    observability,
+    tagging,
+    naming,
+    cost,
+    deployability,
+    argument_values,
+)
 
 
 def all_checks() -> list[Check]:

@@ -105,9 +105,10 @@ class Kind(StrEnum):
     COST = "cost"
     BUDGET = "budget"  # a spending limit the owners set: blocking, unlike cost advice
     OPERATIONAL = "operational"
+    DEPLOYABILITY = "deployability"  # a rule AWS applies at create time: breaking it fails `pulumi up`
 
 
-MANDATORY_KINDS: Final = frozenset({Kind.SECURITY, Kind.TAGGING, Kind.NAMING, Kind.BUDGET})
+MANDATORY_KINDS: Final = frozenset({Kind.SECURITY, Kind.TAGGING, Kind.NAMING, Kind.BUDGET, Kind.DEPLOYABILITY})
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,7 @@ class Control:
     resource_types: tuple[str, ...]
     anchors: Anchors = Anchors()
     config: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    sources: tuple[str, ...] = ()  # the pages (AWS documentation, provider source) that state the rule
 
     @property
     def enforcement(self) -> EnforcementLevel:
@@ -146,6 +148,10 @@ class Control:
 
     def tags(self) -> list[str]:
         return [f"concern:{self.concern}", f"kind:{self.kind.value}", *self.anchors.tags()]
+
+    def remediation_steps(self) -> str:
+        """The remediation, followed by the sources that state the rule (what the engine prints)."""
+        return f"{self.remediation} Source: {' ; '.join(self.sources)}" if self.sources else self.remediation
 
     def schema(self) -> PolicyConfigSchema | None:
         return (
@@ -254,7 +260,8 @@ def resource_policy(control: Control, check: ResourceCheck) -> Check:
         config_schema=control.schema(),
         severity=control.severity,
         tags=control.tags(),
-        remediation_steps=control.remediation,
+        remediation_steps=control.remediation_steps(),
+        url=control.sources[0] if control.sources else None,
     )
     return Check(control, policy)
 
@@ -274,6 +281,7 @@ def stack_policy(control: Control, check: StackCheck) -> Check:
         config_schema=control.schema(),
         severity=control.severity,
         tags=control.tags(),
-        remediation_steps=control.remediation,
+        remediation_steps=control.remediation_steps(),
+        url=control.sources[0] if control.sources else None,
     )
     return Check(control, policy)

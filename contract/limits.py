@@ -1,0 +1,62 @@
+"""AWS limits and formulas the program, the policy pack and the cost model all rely on.
+
+Each fact is written once, here, with the page that states it; settings validation, the
+deployability controls and the documentation read it from this module.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+LAMBDA_DEFAULT_CONCURRENCY_QUOTA: Final = 1000
+"""Concurrent executions per account and region until a raise is granted (quota code L-B99A9384).
+https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html"""
+
+LAMBDA_MIN_UNRESERVED_CONCURRENCY: Final = 100
+"""Lambda keeps this many executions unreserved: reservations may total at most quota - 100.
+https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html"""
+
+LAMBDA_CONCURRENCY_QUOTA_CODE: Final = "L-B99A9384"
+"""Service Quotas code of "Concurrent executions" (service code lambda)."""
+
+RDS_MAX_CONNECTIONS_DIVISOR: Final = 9_531_392
+RDS_MAX_CONNECTIONS_CAP: Final = 5000
+"""RDS for PostgreSQL's default max_connections: LEAST({DBInstanceClassMemory/9531392}, 5000).
+https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Limits.html#RDS_Limits.MaxConnections"""
+
+RDS_USABLE_MEMORY_FRACTION: Final = 0.75
+"""DBInstanceClassMemory is the class's memory less what RDS keeps for the operating system and its own
+processes, which AWS does not publish per class; budgets assume three quarters of the class's memory."""
+
+RDS_RESERVED_SUPERUSER_CONNECTIONS: Final = 3
+"""Connections RDS for PostgreSQL keeps for superusers and rdsadmin (superuser_reserved_connections 3,
+rds.rds_superuser_reserved_connections 2 out of those): application roles cannot use them."""
+
+RDS_CONNECTION_HEADROOM: Final = 10
+"""Connections the budget keeps free for the migrator, operators and monitoring."""
+
+RDS_INSTANCE_MEMORY_GIB: Final[dict[str, float]] = {
+    **{f"db.{family}.micro": 1 for family in ("t3", "t4g")},
+    **{f"db.{family}.small": 2 for family in ("t3", "t4g")},
+    **{f"db.{family}.medium": 4 for family in ("t3", "t4g")},
+    **{f"db.{family}.large": 8 for family in ("t3", "t4g")},
+    **{f"db.{family}.xlarge": 16 for family in ("t3", "t4g")},
+    **{f"db.{family}.2xlarge": 32 for family in ("t3", "t4g")},
+    **{f"db.{family}.large": 8 for family in ("m5", "m6g", "m6i", "m7g", "m7i")},
+    **{f"db.{family}.xlarge": 16 for family in ("m5", "m6g", "m6i", "m7g", "m7i")},
+    **{f"db.{family}.2xlarge": 32 for family in ("m5", "m6g", "m6i", "m7g", "m7i")},
+    **{f"db.{family}.4xlarge": 64 for family in ("m5", "m6g", "m6i", "m7g", "m7i")},
+    **{f"db.{family}.large": 16 for family in ("r5", "r6g", "r6i", "r7g", "r7i")},
+    **{f"db.{family}.xlarge": 32 for family in ("r5", "r6g", "r6i", "r7g", "r7i")},
+    **{f"db.{family}.2xlarge": 64 for family in ("r5", "r6g", "r6i", "r7g", "r7i")},
+    **{f"db.{family}.4xlarge": 128 for family in ("r5", "r6g", "r6i", "r7g", "r7i")},
+}
+"""Memory of the RDS instance classes the budget knows, in GiB.
+https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.DBInstanceClass.Summary.html"""
+
+
+def rds_postgres_max_connections(memory_gib: float, usable_fraction: float = RDS_USABLE_MEMORY_FRACTION) -> int:
+    """RDS for PostgreSQL's default max_connections for a class with ``memory_gib`` of memory."""
+    usable_bytes = memory_gib * 1024**3 * usable_fraction
+    return min(math.floor(usable_bytes / RDS_MAX_CONNECTIONS_DIVISOR), RDS_MAX_CONNECTIONS_CAP)

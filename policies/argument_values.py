@@ -1,0 +1,151 @@
+"""Argument values: the ranges and value sets AWS's APIs accept, one rule per argument.
+
+The provider passes most numeric arguments through unchecked, so a value outside AWS's range
+previews cleanly and fails at ``pulumi up`` with a ValidationException. Each rule names the argument
+(in the engine's camelCase), what AWS accepts and the API reference that says so. This is a
+resource policy: the engine runs it on each resource's inputs before creating it, at ``up`` too.
+
+An absent argument takes AWS's default, which is valid; an unknown one cannot be judged and is
+reported (fail closed), since every argument listed here is one a program sets as a literal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from pulumi_policy import Severity
+
+from policies.rules import MISSING, UNKNOWN, Control, Kind, Resource, resource_policy
+
+LOG_RETENTION_DAYS = frozenset(
+    (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+)
+PERFORMANCE_INSIGHTS_DAYS = frozenset((7, 731, *(31 * months for months in range(1, 24))))
+CACHE_CLUSTER_SIZES = frozenset(("0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237"))
+
+SQS_API = "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html"
+LAMBDA_API = "https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html"
+RDS_API = "https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html"
+
+
+@dataclass(frozen=True)
+class ArgumentRule:
+    """What AWS accepts for one argument of one resource type."""
+
+    resource_type: str
+    path: tuple[str, ...]
+    accepts: str  # the rule, as a reader states it
+    valid: Callable[[object], bool]
+    source: str
+
+    @property
+    def argument(self) -> str:
+        return ".".join(self.path)
+
+
+def _between(low: float, high: float) -> Callable[[object], bool]:
+    return lambda value: isinstance(value, int | float) and not isinstance(value, bool) and low <= value <= high
+
+
+def _one_of(values: frozenset[object]) -> Callable[[object], bool]:
+    return lambda value: value in values or str(value) in {str(v) for v in values}
+
+
+QUEUE = "aws:sqs/queue:Queue"
+FUNCTION = "aws:lambda/function:Function"
+RDS_INSTANCE = "aws:rds/instance:Instance"
+
+RULES: tuple[ArgumentRule, ...] = (
+    ArgumentRule(QUEUE, ("visibilityTimeoutSeconds",), "0 to 43,200 seconds", _between(0, 43_200), SQS_API),
+    ArgumentRule(QUEUE, ("messageRetentionSeconds",), "60 to 1,209,600 seconds", _between(60, 1_209_600), SQS_API),
+    ArgumentRule(QUEUE, ("receiveWaitTimeSeconds",), "0 to 20 seconds", _between(0, 20), SQS_API),
+    ArgumentRule(QUEUE, ("delaySeconds",), "0 to 900 seconds", _between(0, 900), SQS_API),
+    ArgumentRule(QUEUE, ("kmsDataKeyReusePeriodSeconds",), "60 to 86,400 seconds", _between(60, 86_400), SQS_API),
+    ArgumentRule(FUNCTION, ("memorySize",), "128 to 10,240 MB", _between(128, 10_240), LAMBDA_API),
+    ArgumentRule(FUNCTION, ("timeout",), "1 to 900 seconds", _between(1, 900), LAMBDA_API),
+    ArgumentRule(FUNCTION, ("ephemeralStorage", "size"), "512 to 10,240 MB", _between(512, 10_240), LAMBDA_API),
+    ArgumentRule(
+        "aws:cloudwatch/logGroup:LogGroup",
+        ("retentionInDays",),
+        "0 (never expire) or one of CloudWatch Logs' retention values (1, 3, 5, 7, 14, 30, ... 3653 days)",
+        _one_of(frozenset({0, *LOG_RETENTION_DAYS})),
+        "https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html",
+    ),
+    ArgumentRule(
+        RDS_INSTANCE,
+        ("performanceInsightsRetentionPeriod",),
+        "7 days, a multiple of 31 up to 713 (months), or 731 days",
+        _one_of(frozenset(PERFORMANCE_INSIGHTS_DAYS)),
+        RDS_API,
+    ),
+    ArgumentRule(RDS_INSTANCE, ("backupRetentionPeriod",), "0 to 35 days", _between(0, 35), RDS_API),
+    ArgumentRule(
+        "aws:kms/key:Key",
+        ("deletionWindowInDays",),
+        "7 to 30 days",
+        _between(7, 30),
+        "https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html",
+    ),
+    ArgumentRule(
+        "aws:secretsmanager/secret:Secret",
+        ("recoveryWindowInDays",),
+        "0 (delete at once) or 7 to 30 days",
+        lambda value: value == 0 or _between(7, 30)(value),
+        "https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DeleteSecret.html",
+    ),
+    ArgumentRule(
+        "aws:apigateway/stage:Stage",
+        ("cacheClusterSize",),
+        "one of 0.5, 1.6, 6.1, 13.5, 28.4, 58.2, 118, 237 (GB)",
+        _one_of(frozenset(CACHE_CLUSTER_SIZES)),
+        "https://docs.aws.amazon.com/apigateway/latest/api/API_CreateStage.html",
+    ),
+)
+
+STORAGE_AUTOSCALING_SOURCE = "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOps.Autoscaling.html"
+
+ARGUMENT_VALUES = Control(
+    name="aws-argument-values",
+    concern="deployability",
+    kind=Kind.DEPLOYABILITY,
+    description=(
+        "Every argument with a range or value set in AWS's API reference is within it (the table below lists "
+        "each rule), and an RDS instance's maximum storage threshold is at least 10% above its allocated storage."
+    ),
+    severity=Severity.HIGH,
+    remediation="Change the argument (or the config key that sets it) to a value the API accepts.",
+    resource_types=tuple(sorted({rule.resource_type for rule in RULES})),
+    sources=tuple(dict.fromkeys([*(rule.source for rule in RULES), STORAGE_AUTOSCALING_SOURCE])),
+)
+
+
+def _argument_values(_: Control, r: Resource) -> Iterator[str]:
+    for rule in RULES:
+        if rule.resource_type != r.type:
+            continue
+        value = r.get(*rule.path)
+        if value is MISSING:
+            continue
+        if value is UNKNOWN:
+            yield f"{rule.argument} is not known during preview (AWS accepts {rule.accepts})"
+        elif not rule.valid(value):
+            yield f"{rule.argument} is {value!r}; AWS accepts {rule.accepts} ({rule.source})"
+    if r.type == RDS_INSTANCE:
+        yield from _storage_autoscaling(r)
+
+
+def _storage_autoscaling(r: Resource) -> Iterator[str]:
+    allocated, maximum = r.get("allocatedStorage"), r.get("maxAllocatedStorage")
+    if not isinstance(allocated, int | float) or maximum in (MISSING, 0):
+        return
+    if maximum is UNKNOWN:
+        yield "maxAllocatedStorage is not known during preview"
+    elif isinstance(maximum, int | float) and maximum * 10 < allocated * 11:  # at least 10% above
+        yield (
+            f"maxAllocatedStorage {maximum:g} GiB is less than 10% above allocatedStorage {allocated:g} GiB "
+            f"(storage autoscaling needs that headroom; {STORAGE_AUTOSCALING_SOURCE})"
+        )
+
+
+CHECKS = (resource_policy(ARGUMENT_VALUES, _argument_values),)
