@@ -525,10 +525,11 @@ METHOD_SETTINGS_PATH = _control(
     "Every API Gateway method-settings override names a method the API has, as `{resource_path}/{HTTP_METHOD}` "
     "with the '/' inside the resource path escaped as '~1' (e.g. `~1orders~1{order_id}/GET`), or `*/*`; "
     "any other path updates nothing (or fails), so the throttle or cache it carries never applies.",
-    "Build method_path from the resource path with every '/' replaced by '~1', then '/' and the method.",
+    "Build method_path from the resource path with every '/' replaced by '~1' (so it starts with '~1'), then "
+    "'/' and the method.",
     (METHOD_SETTINGS, API_METHOD, API_RESOURCE),
     "https://docs.aws.amazon.com/apigateway/latest/api/API_UpdateStage.html",
-    "https://docs.aws.amazon.com/apigateway/latest/api/patch-operations.html",
+    "https://docs.aws.amazon.com/apigateway/latest/api/API_PatchOperation.html",
     "https://github.com/hashicorp/terraform-provider-aws/blob/main/website/docs/r/api_gateway_method_settings.html.markdown",
 )
 
@@ -575,7 +576,14 @@ def _method_settings_path(_: Control, stack: Stack) -> Iterator[tuple[str, str]]
             )
             continue
         escaped, method = path.split("/")
-        resource = "/" + escaped.replace("~1", "/").lstrip("/")
+        if escaped != "*" and not escaped.startswith("~1"):
+            yield (
+                f"methodPath {path!r} does not start with '~1' (the resource path's leading '/', escaped): the "
+                "stage stores the setting under the escaped key and the provider never finds it",
+                settings.urn,
+            )
+            continue
+        resource = escaped.replace("~1", "/")
         for api in referenced(stack, settings, "restApi", REST_API):
             methods = _api_methods(stack, api)
             if methods is None:
