@@ -30,7 +30,11 @@ class Workload:
     description: str
     handler: str  # module.function inside the function archive
     parameter_categories: tuple[Category, ...]
-    aws_services: tuple[str, ...]  # endpoint service names, as in com.amazonaws.<region>.<name>
+    # Interface endpoint service names (com.amazonaws.<region>.<name>) of the AWS APIs the code itself
+    # calls from inside the VPC. Not logs or xray: Lambda ships the function's logs and (through the
+    # X-Ray daemon it runs) its traces itself. Not kms when the code only reaches KMS through another
+    # service (SSM, SQS, Secrets Manager decrypt on the caller's behalf, kms:ViaService).
+    aws_services: tuple[str, ...]
     database_access: DatabaseAccess
     aws_actions: tuple[str, ...]  # every AWS API action the code calls; IAM grants exactly these
     consumes: str | None = None  # the queue an event source mapping feeds it from: "orders" or "orders-dlq"
@@ -42,7 +46,7 @@ WORKLOADS: Final[tuple[Workload, ...]] = (
         description="Orders HTTP API behind API Gateway.",
         handler="orders.handlers.api.handler",
         parameter_categories=(Category.DATABASE, Category.API, Category.CACHE),
-        aws_services=("ssm", "kms", "sqs", "logs", "xray"),
+        aws_services=("ssm", "sqs"),  # GetParametersByPath; SendMessage (POST /orders/async)
         database_access=DatabaseAccess.READ_WRITE,
         aws_actions=("ssm:GetParametersByPath", "sqs:SendMessage", "rds-db:connect"),
     ),
@@ -51,27 +55,28 @@ WORKLOADS: Final[tuple[Workload, ...]] = (
         description="Consumes the orders queue in batches and inserts orders idempotently.",
         handler="orders.handlers.worker.handler",
         parameter_categories=(Category.DATABASE, Category.CACHE),
-        aws_services=("ssm", "kms", "sqs", "logs", "xray"),
+        aws_services=("ssm",),  # GetParametersByPath; the event source mapping polls SQS, not the code
         database_access=DatabaseAccess.READ_WRITE,
         aws_actions=("ssm:GetParametersByPath", "rds-db:connect"),
         consumes="orders",
     ),
     Workload(
         key="dlq-analyzer",
-        description="Classifies dead-lettered messages and publishes one metric per failure class.",
+        description="Peeks at the dead-letter queue on a schedule and reports what it holds; never deletes.",
         handler="orders.handlers.dlq_analyzer.handler",
-        parameter_categories=(Category.CACHE,),
-        aws_services=("ssm", "kms", "sqs", "logs", "monitoring", "xray"),
+        parameter_categories=(),
+        aws_services=("sqs",),  # ReceiveMessage/ChangeMessageVisibility; metrics are EMF log lines
         database_access=DatabaseAccess.NONE,
-        aws_actions=("ssm:GetParametersByPath", "cloudwatch:PutMetricData"),
-        consumes="orders-dlq",
+        # On the dead-letter queue only (its URL in DEAD_LETTER_QUEUE_URL), and kms:Decrypt of its key;
+        # no sqs:DeleteMessage: the dead letters stay for redrive. Invoked by a schedule, not a mapping.
+        aws_actions=("sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"),
     ),
     Workload(
         key="migrator",
         description="Applies schema migrations and creates the application roles at deploy time.",
         handler="orders.handlers.migrator.handler",
         parameter_categories=(Category.DATABASE,),
-        aws_services=("ssm", "kms", "secretsmanager", "logs", "xray"),
+        aws_services=("ssm", "secretsmanager"),  # GetParametersByPath; GetSecretValue (the master secret)
         database_access=DatabaseAccess.MASTER,
         aws_actions=("ssm:GetParametersByPath", "secretsmanager:GetSecretValue"),
     ),
@@ -102,10 +107,16 @@ PLATFORM_ACTIONS: Final = (
 GATEWAY_ENDPOINT_SERVICES: Final = ("s3",)
 """Services reached through a gateway endpoint (route-table based, no per-hour charge)."""
 
+REQUIRED_INTERFACE_ENDPOINT_SERVICES: Final = ("kms", "monitoring", "ssm")
+"""The endpoints the product requirement names (SSM, KMS, CloudWatch), kept even where no function calls the
+service directly today: Lambda ships logs and traces itself, and SSM, SQS and Secrets Manager call KMS on the
+caller's behalf (docs/design.md, "VPC endpoints")."""
+
 
 def interface_endpoint_services() -> tuple[str, ...]:
-    """Every service any workload calls, sorted: one interface endpoint each."""
+    """Every service any workload calls, and those the requirement names, sorted: one interface endpoint each."""
     services = {service for workload in WORKLOADS for service in workload.aws_services}
+    services |= set(REQUIRED_INTERFACE_ENDPOINT_SERVICES)
     return tuple(sorted(services - set(GATEWAY_ENDPOINT_SERVICES)))
 
 

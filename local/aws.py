@@ -97,8 +97,9 @@ class SeededResources:
 def parameter_values(settings: LocalSettings, database: DatabaseEndpoint | None) -> dict[str, str]:
     """``category/name`` -> value for every non-generated parameter, as the program derives them.
 
-    IAM database authentication is off locally: a local PostgreSQL cannot check IAM tokens, so the
-    functions use the generated application password, the fallback the hierarchy provides.
+    IAM database authentication is off locally (``database/iam_auth`` false): a local PostgreSQL
+    cannot check IAM tokens, so the functions and the migrator use the generated application
+    password instead (on RDS, with it true, they use IAM tokens only).
     """
     value = settings.text
     values = {

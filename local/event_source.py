@@ -5,8 +5,8 @@ batching window has passed, invokes the function with the ``{"Records": [...]}``
 ``ReportBatchItemFailures`` deletes only the records the function did not list in
 ``batchItemFailures``. A function error, or a response naming an id that is not in the batch,
 fails the whole batch. Failed records are left alone: they come back after the visibility timeout
-and, after ``maxReceiveCount`` receives, the queue's redrive policy moves them to the DLQ, whose
-own mapping feeds the analyzer.
+and, after ``maxReceiveCount`` receives, the queue's redrive policy moves them to the DLQ. The DLQ
+has no mapping (a mapping deletes what it delivers): the analyzer peeks at it on a schedule.
 """
 
 from __future__ import annotations

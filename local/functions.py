@@ -63,7 +63,12 @@ def size_of(workload: Workload, settings: LocalSettings) -> Size:
 
 
 def program_environment(
-    workload: Workload, settings: LocalSettings, *, queue_url: str, master_secret_arn: str | None
+    workload: Workload,
+    settings: LocalSettings,
+    *,
+    queue_url: str,
+    master_secret_arn: str | None,
+    dead_letter_queue_url: str | None = None,
 ) -> dict[str, str]:
     """The environment variables the program gives ``workload``'s function."""
     variables = {
@@ -76,6 +81,8 @@ def program_environment(
     }
     if "sqs:SendMessage" in workload.aws_actions:
         variables["ORDERS_QUEUE_URL"] = queue_url
+    if "sqs:ReceiveMessage" in workload.aws_actions and dead_letter_queue_url is not None:
+        variables["DEAD_LETTER_QUEUE_URL"] = dead_letter_queue_url  # the DLQ analyzer peeks at it
     if workload.database_access is DatabaseAccess.MASTER and master_secret_arn is not None:
         variables["DB_MASTER_SECRET_ARN"] = master_secret_arn
     return variables
@@ -88,6 +95,7 @@ def function_specs(
     queue_url: str,
     master_secret_arn: str | None,
     platform_environment: Mapping[str, str],
+    dead_letter_queue_url: str | None = None,
     log_dir: Path | None = None,
     handlers: Mapping[str, str] | None = None,
 ) -> dict[str, FunctionSpec]:
@@ -97,7 +105,13 @@ def function_specs(
         size = size_of(workload, settings)
         environment = dict(platform_environment)
         environment.update(
-            program_environment(workload, settings, queue_url=queue_url, master_secret_arn=master_secret_arn)
+            program_environment(
+                workload,
+                settings,
+                queue_url=queue_url,
+                master_secret_arn=master_secret_arn,
+                dead_letter_queue_url=dead_letter_queue_url,
+            )
         )
         specs[workload.key] = FunctionSpec(
             name=resource_name(settings.environment, "function", workload.key),

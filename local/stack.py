@@ -1,9 +1,11 @@
-"""The whole system on this machine: moto, the database, the functions, the queues' mappings, the API.
+"""The whole system on this machine: moto, the database, the functions, the queue's mapping, the API.
 
 Start order follows the deployment's: AWS resources (keys, parameters, queues, secret), the
 database, the functions, then the migrator is invoked once (through the local Lambda runtime, as
-the program's ``aws.lambda_.Invocation`` does) before traffic is let in. ``stop`` undoes it all in
-reverse and leaves no process behind.
+the program's ``aws.lambda_.Invocation`` does) before traffic is let in. The worker is fed by an
+event source mapping on the orders queue; the dead-letter queue has none: the DLQ analyzer runs on
+a schedule, as the program's EventBridge rule runs it, and only peeks at the dead letters.
+``stop`` undoes it all in reverse and leaves no process behind.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import IO
 
 from aiohttp import web
 
+from contract.naming import resource_name
 from local import settings as settings_module
 from local.aws import MotoServer, SeededResources, client_environment, seed
 from local.database import DatabaseEndpoint, DatabaseStep
@@ -28,11 +31,11 @@ from local.event_source import EventSourceMapping, MappingSpec
 from local.functions import function_specs
 from local.gateway import ApiGateway
 from local.runtime import FunctionPool, InvocationResult
+from local.scheduler import Schedule, ScheduleSpec
 
 LOG = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DLQ_BATCH_SIZE = 10  # the program's mapping for the analyzer: batch 10, no window, concurrency 2
-DLQ_MAX_CONCURRENCY = 2
+DLQ_ANALYZER_RATE_S = 300.0  # the program's schedule rule for the analyzer: rate(5 minutes)
 
 
 class StackStartError(RuntimeError):
@@ -70,6 +73,7 @@ class LocalStack:
         self.database: DatabaseEndpoint | None = None
         self.pools: dict[str, FunctionPool] = {}
         self.mappings: dict[str, EventSourceMapping] = {}
+        self.schedules: dict[str, Schedule] = {}
         self.url = ""
         self._runner: web.AppRunner | None = None
         self._logs: list[IO[bytes]] = []
@@ -121,6 +125,7 @@ class LocalStack:
             queue_url=self.resources.queue.url,
             master_secret_arn=self.resources.master_secret_arn,
             platform_environment=platform,
+            dead_letter_queue_url=self.resources.dead_letter_queue.url,
             log_dir=logs,
             handlers=options.handlers,
         )
@@ -130,7 +135,11 @@ class LocalStack:
             result = await self.migrate()
             LOG.info("migrations applied: %s", result.payload.decode(errors="replace"))
         self._start_mappings()
-        LOG.info("event source mappings polling the queue and the dead-letter queue")
+        self._start_schedules()
+        LOG.info(
+            "the worker's event source mapping polls the queue; the DLQ analyzer runs every %.0f s",
+            DLQ_ANALYZER_RATE_S,
+        )
         await self._serve_api()
         LOG.info("API front ready at %s (logs in %s)", self.url, logs)
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -142,6 +151,10 @@ class LocalStack:
         if result.function_error is not None:
             raise StackStartError(f"the migrator failed: {result.payload.decode(errors='replace')}")
         return result
+
+    async def analyze_dead_letters(self) -> InvocationResult:
+        """Run the DLQ analyzer now, as its schedule does, and return the run's result."""
+        return await self.schedules["dlq-analyzer"].run_now()
 
     def _start_mappings(self) -> None:
         settings, resources, moto = self.settings, self.resources, self.moto
@@ -157,18 +170,18 @@ class LocalStack:
                 settings.worker_max_concurrency,
                 settings.region,
             ),
-            "dlq-analyzer": MappingSpec(
-                resources.dead_letter_queue.url,
-                resources.dead_letter_queue.arn,
-                DLQ_BATCH_SIZE,
-                0,
-                DLQ_MAX_CONCURRENCY,
-                settings.region,
-            ),
         }
         for key, spec in sources.items():
             self.mappings[key] = EventSourceMapping(spec, self.pools[key], sqs)
             self.mappings[key].start()
+
+    def _start_schedules(self) -> None:
+        settings = self.settings
+        rule = ScheduleSpec(
+            resource_name(settings.environment, "rule", "dlq-analyzer"), DLQ_ANALYZER_RATE_S, settings.region
+        )
+        self.schedules["dlq-analyzer"] = Schedule(rule, self.pools["dlq-analyzer"])
+        self.schedules["dlq-analyzer"].start()
 
     async def _serve_api(self) -> None:
         api_pool = self.pools["api"]
@@ -188,6 +201,9 @@ class LocalStack:
 
     async def stop(self) -> None:
         """Stop everything started, in reverse order; safe to call more than once."""
+        for schedule in self.schedules.values():
+            await schedule.stop()
+        self.schedules.clear()
         for mapping in self.mappings.values():
             await mapping.stop()
         self.mappings.clear()

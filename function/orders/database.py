@@ -2,9 +2,13 @@
 
 - Connections are created on first use and reused across invocations; a broken one is replaced.
 - ``sslmode=verify-full`` against the CA bundle at ``DB_SSLROOTCERT`` (the RDS bundle in Lambda).
-- IAM auth tokens (signed locally, valid 15 minutes) are cached until shortly before expiry; if IAM
-  authentication is off or refused, the application password from SSM is used. An authentication
-  failure forces a fresh read of the parameters once, so rotated credentials are picked up.
+- ``database/iam_auth`` chooses one way to log in, never both: ``true`` (RDS) uses IAM auth tokens
+  only (signed locally, valid 15 minutes, cached until shortly before expiry), because a role
+  granted ``rds_iam`` cannot log in with a password; ``false`` (a PostgreSQL without IAM, such as
+  the local stack's) uses the application password from SSM. A token that cannot be signed or is
+  refused is an error, logged with what to check; there is no password fallback. An
+  authentication failure forces a fresh read of the parameters (and a fresh token) for the next
+  attempt, so rotated credentials and a changed ``iam_auth`` are picked up.
 - Transient failures are retried with exponential backoff and full jitter, never past the time
   the invocation has left; then the caller gets DatabaseUnavailable (503 with Retry-After).
 """
@@ -47,7 +51,7 @@ class Target:
     dbname: str
     user: str
     iam_auth: bool
-    password: str
+    password: str | None  # the application password; None (and never read) with IAM authentication
     statement_timeout_ms: int
     connect_timeout_s: int
     token_margin_s: int
@@ -55,6 +59,7 @@ class Target:
     @classmethod
     def of(cls, settings: Settings, role: Role) -> Target:
         db, cache = Category.DATABASE, Category.CACHE
+        iam_auth = settings.flag(db, "iam_auth")
         margin = (
             settings.integer(cache, "iam_token_refresh_margin_s")
             if _has(settings, cache, "iam_token_refresh_margin_s")
@@ -65,8 +70,8 @@ class Target:
             port=settings.integer(db, "port"),
             dbname=settings.text(db, "name"),
             user=settings.text(db, f"{role.value}_user"),
-            iam_auth=settings.flag(db, "iam_auth"),
-            password=settings.text(db, "app_password"),
+            iam_auth=iam_auth,
+            password=None if iam_auth else settings.text(db, "app_password"),
             statement_timeout_ms=settings.integer(db, "statement_timeout_ms"),
             connect_timeout_s=settings.integer(db, "connect_timeout_s"),
             token_margin_s=margin,
@@ -104,6 +109,10 @@ class TokenCache:
         )
         self._tokens[key] = (token, self._clock() + TOKEN_LIFETIME_S)
         return token
+
+    def forget(self, target: Target) -> None:
+        """Drop the cached token for ``target`` (it was refused): the next one is signed afresh."""
+        self._tokens.pop((target.host, target.port, target.user), None)
 
 
 class Database:
@@ -162,18 +171,26 @@ class Database:
         return self._connections[role]
 
     def _connect(self, target: Target) -> psycopg2.extensions.connection:
-        secret = target.password
-        if target.iam_auth:
-            try:
-                secret = self._tokens.token(target)
-            except Exception as error:  # no credentials to sign with: fall back to the password
-                logger.warning("IAM auth token unavailable; using the password", extra={"error": type(error).__name__})
+        if not target.iam_auth:
+            return self._open(target, target.password or "")
         try:
-            return self._open(target, secret)
+            token = self._tokens.token(target)
+        except Exception as error:  # no credentials to sign with, or the RDS client cannot be made
+            logger.error(
+                "cannot sign an IAM database auth token; with database/iam_auth true there is no password login",
+                extra={"user": target.user, "host": target.host, "error": type(error).__name__},
+            )
+            raise psycopg2.OperationalError("IAM auth token unavailable") from None
+        try:
+            return self._open(target, token)
         except psycopg2.OperationalError as error:
-            if target.iam_auth and _is_auth_error(error) and secret != target.password:
-                logger.warning("IAM authentication refused; using the password", extra={"user": target.user})
-                return self._open(target, target.password)
+            if _is_auth_error(error):
+                self._tokens.forget(target)
+                logger.error(
+                    "IAM authentication refused: check that the role is granted rds_iam (the migrator grants "
+                    "it) and that the function may rds-db:connect as this user on this instance",
+                    extra={"user": target.user, "host": target.host},
+                )
             raise
 
     @staticmethod

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from orders.config import SettingsSource
 from orders.database import Database, Role
 from orders.domain import Accepted, NewOrder, NewOrders, Order, OrderPage, Position, decode_cursor, encode_cursor
 from orders.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, QueueUnavailable
+from orders.messages import body_of
 from orders.observability import logger
 
 Remaining = Callable[[], int]
@@ -75,7 +75,7 @@ class OrdersService:
         try:
             self._client().send_message(
                 QueueUrl=self.queue_url,
-                MessageBody=json.dumps({"event_id": str(event_id), "order": order.model_dump()}),
+                MessageBody=body_of(event_id, order),
                 MessageAttributes={"correlation_id": {"DataType": "String", "StringValue": correlation_id}},
             )
         except (BotoCoreError, ClientError) as error:  # retried by the SDK's standard mode first

@@ -62,3 +62,12 @@ def test_the_dashboard_shows_business_latency_errors_concurrency_queues_and_data
     rendered = json.dumps(body)
     assert "ProvisionedConcurrencyUtilization" in rendered
     assert "ReplicaLag" in rendered
+
+
+def test_given_the_analyzer_peeks_the_dead_letters_on_a_schedule_then_the_dlq_alarm_spans_one_interval(stack_run):
+    """The analyzer hides what it peeks for a moment each run: a shorter period would flap the alarm to OK."""
+    (rule,) = [r for r in stack_run.of_type("aws:cloudwatch/eventRule:EventRule") if "dlq-analyzer" in r.name]
+    minutes = int(rule.inputs["scheduleExpression"].removeprefix("rate(").split()[0])
+    alarm = alarms(stack_run)["dlq-not-empty"]
+    assert alarm.inputs["statistic"] == "Maximum"
+    assert alarm.inputs["period"] >= minutes * 60

@@ -1,9 +1,15 @@
 """The schema migrator, invoked at deploy time: apply pending migrations, then ensure the app roles.
 
-Runs with the master credentials (the RDS-managed secret in Secrets Manager; ``DB_MASTER_DSN``
-locally). Migrations are versioned SQL files applied by yoyo under its lock, so two runs never
-apply one twice. The writer and reader roles are created if missing, given exactly their grants,
-and set up for IAM authentication on RDS (``rds_iam``) or for the application password elsewhere.
+Runs with the master credentials: the Secrets Manager secret named by ``DB_MASTER_SECRET_ARN``,
+whose SecretString is ``{"username": ..., "password": ...}`` (the shape of an RDS-managed secret),
+against the primary's own endpoint: the secret's ``host`` and ``port`` when it carries them (the
+program writes them, since ``database/writer_host`` is an RDS Proxy endpoint where one is deployed
+and the proxy admits only IAM-authenticated roles), else ``database/writer_host`` (``DB_MASTER_DSN``
+instead, in tests).
+Migrations are versioned SQL files applied by yoyo under its lock, so two runs never apply one
+twice. The writer and reader roles are created if missing, given exactly their grants,
+and set up for one way to log in: IAM authentication (``rds_iam``, no password) when
+``database/iam_auth`` is true, the application password when it is false.
 Safe to run any number of times.
 """
 
@@ -34,11 +40,15 @@ def master_dsn(settings: Settings) -> str:
     from aws_lambda_powertools.utilities import parameters
 
     secret: Any = parameters.get_secret(os.environ["DB_MASTER_SECRET_ARN"], transform="json", max_age=0)
+    if not (isinstance(secret, dict) and all(isinstance(secret.get(key), str) for key in ("username", "password"))):
+        raise ValueError('the master secret (DB_MASTER_SECRET_ARN) must be JSON {"username": ..., "password": ...}')
     db = Category.DATABASE
     ca = quote(os.environ.get("DB_SSLROOTCERT", DEFAULT_CA_BUNDLE))
+    host = secret.get("host") if isinstance(secret.get("host"), str) else settings.text(db, "writer_host")
+    port = secret.get("port") if isinstance(secret.get("port"), int) else settings.integer(db, "port")
     return (
         f"postgresql://{quote(secret['username'], safe='')}:{quote(secret['password'], safe='')}"
-        f"@{settings.text(db, 'writer_host')}:{settings.integer(db, 'port')}/{settings.text(db, 'name')}"
+        f"@{host}:{port}/{settings.text(db, 'name')}"
         f"?sslmode=verify-full&sslrootcert={ca}"
     )
 
@@ -56,13 +66,20 @@ def apply_migrations(dsn: str) -> list[str]:
 
 
 def ensure_roles(dsn: str, settings: Settings) -> None:
-    """Create the writer and reader roles with their grants; idempotent."""
+    """Create the writer and reader roles with their grants and one way to log in; idempotent.
+
+    ``database/iam_auth`` true: the roles are granted ``rds_iam`` and have no password (RDS refuses
+    password logins for a member of ``rds_iam`` anyway); the server must be RDS. False: the roles
+    are not members of ``rds_iam`` (revoked if an earlier run granted it) and log in with
+    ``database/app_password``.
+    """
     from yoyo.connections import parse_uri
 
     uri = parse_uri(dsn)
     db = Category.DATABASE
     writer, reader = settings.text(db, "writer_user"), settings.text(db, "reader_user")
-    password = settings.text(db, "app_password")
+    iam_auth = settings.flag(db, "iam_auth")
+    password = None if iam_auth else settings.text(db, "app_password")
     with (
         psycopg2.connect(
             host=uri.hostname, port=uri.port, dbname=uri.database, user=uri.username, password=uri.password, **uri.args
@@ -70,20 +87,29 @@ def ensure_roles(dsn: str, settings: Settings) -> None:
         connection.cursor() as cursor,
     ):
         cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = 'rds_iam'")
-        on_rds = cursor.fetchone() is not None
+        has_rds_iam = cursor.fetchone() is not None
+        if iam_auth and not has_rds_iam:
+            raise RuntimeError(
+                "database/iam_auth is true but the server has no rds_iam role (not RDS): "
+                "set it to false to use the application password"
+            )
         for role, privileges in ((writer, "SELECT, INSERT"), (reader, "SELECT")):
             name = sql.Identifier(role)
             cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
             if cursor.fetchone() is None:
                 cursor.execute(sql.SQL("CREATE ROLE {} LOGIN").format(name))
-            if on_rds and settings.flag(db, "iam_auth"):
+            if iam_auth:
                 cursor.execute(sql.SQL("GRANT rds_iam TO {}").format(name))
+                cursor.execute(sql.SQL("ALTER ROLE {} PASSWORD NULL").format(name))
             else:
+                if has_rds_iam:
+                    cursor.execute(sql.SQL("REVOKE rds_iam FROM {}").format(name))
                 cursor.execute(sql.SQL("ALTER ROLE {} PASSWORD %s").format(name), (password,))
             cursor.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(uri.database), name))
             cursor.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(name))
             cursor.execute(sql.SQL("REVOKE ALL ON orders FROM {}").format(name))
             cursor.execute(sql.SQL("GRANT " + privileges + " ON orders TO {}").format(name))
+    logger.info("application roles ensured", extra={"roles": [writer, reader], "iam_auth": iam_auth})
 
 
 @logger.inject_lambda_context(log_event=False)

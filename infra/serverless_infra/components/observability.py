@@ -15,6 +15,31 @@ from serverless_infra.naming import Namer
 from serverless_infra.settings import ObservabilitySettings
 
 FIVE_MINUTES = 300
+API_TRACE_RESERVOIR_PER_S = 1
+API_TRACE_FIXED_RATE = 0.01
+"""API traces kept: the first request each second, then 1% of the rest (X-Ray's default keeps 5%).
+
+At prod's peak (about 170 requests a second) that still records about 2.7 traces a second, enough
+for latency percentiles and error traces, at a fifth of the default's trace bill (docs/costs.md).
+Sampling is decided where the trace starts (API Gateway) and followed by the function.
+https://docs.aws.amazon.com/xray/latest/devguide/xray-console-sampling.html"""
+DLQ_FAILURE_CLASSES = ("malformed", "invalid", "processable")
+"""The DLQ analyzer's classes (function/orders/handlers/dlq_analyzer.py), its ``FailureClass`` dimension."""
+
+
+def service_name(workload_key: str) -> str:
+    """The ``service`` dimension powertools puts on every metric of a function.
+
+    It is the function's ``POWERTOOLS_SERVICE_NAME`` (``orders-<workload key>``, set in
+    functions.py); a custom metric is only found with all the dimensions it was published with,
+    so every widget and alarm on one names it. A test checks these against what the code emits.
+    """
+    return f"orders-{workload_key}"
+
+
+def custom_metric(name: str, workload_key: str, *dimensions: str) -> list[str]:
+    """A dashboard metric row for ``name`` as ``workload_key``'s function publishes it."""
+    return [METRICS_NAMESPACE, name, *dimensions, "service", service_name(workload_key)]
 
 
 @dataclass(frozen=True)
@@ -95,6 +120,23 @@ class Observability(pulumi.ComponentResource):
                 endpoint=args.settings.alarm_email,
                 opts=child,
             )
+        self.sampling_rule = aws.xray.SamplingRule(
+            namer.name("xray-sampling-rule", "api"),
+            # At most 32 characters (CreateSamplingRule); the longest environment name fits.
+            rule_name=namer.name("api"),
+            priority=1000,
+            reservoir_size=API_TRACE_RESERVOIR_PER_S,
+            fixed_rate=API_TRACE_FIXED_RATE,
+            service_type="AWS::ApiGateway::Stage",
+            # API Gateway's segments are named "<api name>/<stage>": the rule applies to this stack's API only.
+            service_name=pulumi.Output.concat(args.api_name, "/", args.api_stage),
+            host="*",
+            http_method="*",
+            url_path="*",
+            resource_arn="*",
+            version=1,
+            opts=child,
+        )
         self.alarms = [self._alarm(namer, spec) for spec in alarm_specs(args)]
         self.dashboard = aws.cloudwatch.Dashboard(
             namer.name("dashboard"),
@@ -160,7 +202,9 @@ def alarm_specs(args: ObservabilityArgs) -> list[AlarmSpec]:
             {"QueueName": args.dead_letter_queue_name},
             0,
             statistic="Maximum",
-            period=60,
+            # The analyzer hides the messages it peeks for up to a minute every five: the maximum over
+            # five minutes still sees them, so the alarm does not flap to OK while it runs.
+            period=FIVE_MINUTES,
         ),
         AlarmSpec(
             "db-cpu",
@@ -255,13 +299,14 @@ def dashboard_body(args: ObservabilityArgs) -> dict[str, Any]:
         widget(
             "Orders created and amount",
             [
-                [METRICS_NAMESPACE, "OrdersCreated"],
-                [METRICS_NAMESPACE, "OrderAmount", {"stat": "Sum", "yAxis": "right"}],
+                [*custom_metric("OrdersCreated", "api"), {"label": "OrdersCreated by the API"}],
+                [*custom_metric("OrdersCreated", "worker"), {"label": "OrdersCreated from the queue"}],
+                [*custom_metric("OrderAmount", "api"), {"stat": "Sum", "yAxis": "right"}],
             ],
         ),
         widget(
             "Batch records processed / failed",
-            [[METRICS_NAMESPACE, "BatchRecordsProcessed"], [METRICS_NAMESPACE, "BatchRecordsFailed"]],
+            [custom_metric("BatchRecordsProcessed", "worker"), custom_metric("BatchRecordsFailed", "worker")],
             x=12,
         ),
         widget(
@@ -306,8 +351,7 @@ def dashboard_body(args: ObservabilityArgs) -> dict[str, Any]:
             [
                 ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", q, {"stat": "Maximum"}]
                 for q in (args.queue_name, args.dead_letter_queue_name)
-            ]
-            + [[METRICS_NAMESPACE, "DlqMessagesByClass", {"stat": "Sum"}]],
+            ],
             stat="Maximum",
             y=18,
         ),
@@ -331,6 +375,26 @@ def dashboard_body(args: ObservabilityArgs) -> dict[str, Any]:
             stat="Average",
             y=18,
             x=12,
+        ),
+        # Gauges of what the DLQ holds, published by each analyzer run (every 5 minutes): Maximum
+        # over the run's period, never Sum (consecutive runs count the same messages again).
+        widget(
+            "Dead letters by class and oldest age (s)",
+            [
+                [
+                    *custom_metric("DlqMessagesByClass", "dlq-analyzer", "FailureClass", failure_class),
+                    {"stat": "Maximum", "period": FIVE_MINUTES, "label": failure_class},
+                ]
+                for failure_class in DLQ_FAILURE_CLASSES
+            ]
+            + [
+                [
+                    *custom_metric("DlqOldestMessageAgeSeconds", "dlq-analyzer"),
+                    {"stat": "Maximum", "period": FIVE_MINUTES, "yAxis": "right", "label": "oldest age (s)"},
+                ]
+            ],
+            stat="Maximum",
+            y=24,
         ),
     ]
     return {"widgets": widgets}

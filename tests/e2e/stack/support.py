@@ -38,3 +38,27 @@ def kill_if_alive(pids: list[int]) -> None:
     for pid in pids:
         if alive(pid):
             os.kill(pid, signal.SIGKILL)
+
+
+def move_messages(sqs, source_url: str, destination_url: str) -> int:
+    """What ``aws sqs start-message-move-task --source-arn <dlq>`` does, for moto, which lacks it.
+
+    Each message is received from the dead-letter queue, sent to the queue it came from with its
+    body and message attributes, then deleted from the dead-letter queue. Returns how many moved.
+    """
+    moved = 0
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=source_url, MaxNumberOfMessages=10, WaitTimeSeconds=1, MessageAttributeNames=["All"]
+        ).get("Messages", [])
+        if not messages:
+            return moved
+        for message in messages:
+            attributes = message.get("MessageAttributes")
+            sqs.send_message(
+                QueueUrl=destination_url,
+                MessageBody=message["Body"],
+                **({"MessageAttributes": attributes} if attributes else {}),
+            )
+            sqs.delete_message(QueueUrl=source_url, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1

@@ -20,6 +20,7 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "ServerlessInfra")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
 import boto3
+import psycopg2
 import pytest
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventModel, SqsModel
 from moto import mock_aws
@@ -124,6 +125,9 @@ def seed_parameters(aws: None) -> Callable[..., None]:
     """Write the hierarchy to (moto's) SSM as SecureStrings, one KMS key per category."""
 
     def seed(**database: str) -> None:
+        from aws_lambda_powertools.utilities import parameters
+
+        parameters.clear_caches()  # values cached by an earlier test are not this test's
         kms, ssm = boto3.client("kms", region_name=REGION), boto3.client("ssm", region_name=REGION)
         keys = {category: kms.create_key(Description=category.value)["KeyMetadata"]["KeyId"] for category in Category}
         for name, value in parameter_values(database).items():
@@ -137,6 +141,25 @@ def seed_parameters(aws: None) -> Callable[..., None]:
             )
 
     return seed
+
+
+@pytest.fixture
+def migrated(postgres, seed_parameters, monkeypatch, context):
+    """Parameters pointing at the server, the migrator run, a fresh API service for the test."""
+    seed_parameters(
+        writer_host=postgres.host, reader_host=postgres.host, port=str(postgres.port), name=postgres.database
+    )
+    monkeypatch.setenv("DB_SSLROOTCERT", str(postgres.ca_path))
+    monkeypatch.setenv("DB_MASTER_DSN", postgres.yoyo_uri())
+    from orders.handlers import api, migrator, worker
+
+    result = migrator.handler({"action": "migrate"}, context)
+    assert result["status"] == "ok"
+    with psycopg2.connect(postgres.dsn()) as connection, connection.cursor() as cursor:
+        cursor.execute("TRUNCATE orders")
+    monkeypatch.setattr(api, "_service", None)
+    monkeypatch.setattr(worker, "_database", None)
+    return postgres
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ schema and the application roles are created by the migrator handler itself, as 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import boto3
@@ -14,24 +15,10 @@ import psycopg2
 import pytest
 from orders.handlers import api, migrator, worker
 
+from local import settings as local_settings
+from local.context import LambdaContext
 from tests.integration.function.conftest import APP_PASSWORD, ENVIRONMENT, PREFIX, REGION, api_event, sqs_event
-
-
-@pytest.fixture
-def migrated(postgres, seed_parameters, monkeypatch, context):
-    """Parameters pointing at the server, the migrator run, a fresh API service for the test."""
-    seed_parameters(
-        writer_host=postgres.host, reader_host=postgres.host, port=str(postgres.port), name=postgres.database
-    )
-    monkeypatch.setenv("DB_SSLROOTCERT", str(postgres.ca_path))
-    monkeypatch.setenv("DB_MASTER_DSN", postgres.yoyo_uri())
-    result = migrator.handler({"action": "migrate"}, context)
-    assert result["status"] == "ok"
-    with psycopg2.connect(postgres.dsn()) as connection, connection.cursor() as cursor:
-        cursor.execute("TRUNCATE orders")
-    monkeypatch.setattr(api, "_service", None)
-    monkeypatch.setattr(worker, "_database", None)
-    return postgres
+from tests.unit.support import PROJECT_ROOT
 
 
 def call(event, context):
@@ -190,3 +177,125 @@ def test_the_application_password_is_what_the_roles_use_locally(migrated):
     with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
         cursor.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
         assert cursor.fetchone()[0] is True
+
+
+def test_a_batch_of_500_with_poison_reports_exactly_the_poison_and_inserts_the_rest_within_the_timeout(migrated):
+    bodies = [message(new_order(customer=f"queued-{i}", amount=i)) for i in range(500)]
+    for poison in (0, 250, 499):
+        bodies[poison] = "poison"
+    event = sqs_event(bodies)
+    timeout_s = local_settings.load(PROJECT_ROOT, "dev").worker_timeout_s
+    started = time.monotonic()
+    response = worker.handler(event, LambdaContext(remaining_ms=timeout_s * 1000))
+    assert time.monotonic() - started < timeout_s
+    failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+    assert failed == {event["Records"][i]["messageId"] for i in (0, 250, 499)}
+    assert count_orders(migrated) == 497
+
+
+def roles_state(postgres):
+    """writer/reader role -> (member of rds_iam, has a password)."""
+    with psycopg2.connect(postgres.dsn()) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT a.rolname,
+                   EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid
+                           WHERE m.member = a.oid AND r.rolname = 'rds_iam'),
+                   a.rolpassword IS NOT NULL
+            FROM pg_authid a WHERE a.rolname IN ('orders_writer', 'orders_reader')
+            """
+        )
+        return {name: (member, has_password) for name, member, has_password in cursor.fetchall()}
+
+
+def set_parameter(name, value):
+    boto3.client("ssm", region_name=REGION).put_parameter(
+        Name=f"/{PREFIX}/{ENVIRONMENT}/database/{name}", Value=value, Type="SecureString", Overwrite=True
+    )
+
+
+@pytest.fixture
+def rds_iam(migrated):
+    """The server made to look like RDS: it has the rds_iam role."""
+    with psycopg2.connect(migrated.dsn()) as connection, connection.cursor() as cursor:
+        cursor.execute("CREATE ROLE rds_iam NOLOGIN")
+    yield migrated
+    with psycopg2.connect(migrated.dsn()) as connection, connection.cursor() as cursor:
+        cursor.execute("DROP ROLE IF EXISTS rds_iam")
+
+
+def test_with_iam_auth_off_the_roles_log_in_with_the_password_and_are_not_rds_iam_members(rds_iam, context):
+    assert migrator.handler({"action": "migrate"}, context)["status"] == "ok"
+    assert roles_state(rds_iam) == {"orders_writer": (False, True), "orders_reader": (False, True)}
+
+
+def test_with_iam_auth_on_the_roles_are_rds_iam_members_without_a_password(rds_iam, context):
+    set_parameter("iam_auth", "true")
+    assert migrator.handler({"action": "migrate"}, context)["status"] == "ok"
+    assert roles_state(rds_iam) == {"orders_writer": (True, False), "orders_reader": (True, False)}
+
+
+def test_turning_iam_auth_off_again_revokes_rds_iam_before_setting_the_password(rds_iam, context):
+    set_parameter("iam_auth", "true")
+    migrator.handler({"action": "migrate"}, context)
+    set_parameter("iam_auth", "false")
+    migrator.handler({"action": "migrate"}, context)
+    assert roles_state(rds_iam) == {"orders_writer": (False, True), "orders_reader": (False, True)}
+
+
+def test_iam_auth_on_a_server_without_rds_iam_is_a_clear_error(migrated, context):
+    set_parameter("iam_auth", "true")
+    with pytest.raises(RuntimeError, match="iam_auth is true but the server has no rds_iam role"):
+        migrator.handler({"action": "migrate"}, context)
+
+
+MASTER_PASSWORD = "p%ss:w?rd#&=+[]!ü~"  # what a generated password may hold, URL-special characters included
+
+
+@pytest.fixture
+def master_secret(migrated, monkeypatch):
+    """A master user and its Secrets Manager secret, shaped as the program stores it: JSON username/password."""
+    with psycopg2.connect(migrated.dsn()) as connection, connection.cursor() as cursor:
+        cursor.execute("CREATE ROLE orders_master LOGIN SUPERUSER PASSWORD %s", (MASTER_PASSWORD,))
+    secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
+        Name="serverless-infra-dev-secret-db-master",
+        SecretString=json.dumps({"username": "orders_master", "password": MASTER_PASSWORD}),
+    )
+    monkeypatch.delenv("DB_MASTER_DSN")
+    monkeypatch.setenv("DB_MASTER_SECRET_ARN", secret["ARN"])
+    yield secret["ARN"]
+    with psycopg2.connect(migrated.dsn()) as connection, connection.cursor() as cursor:
+        cursor.execute("DROP ROLE IF EXISTS orders_master")
+
+
+def test_the_migrator_logs_in_with_the_master_secret_at_the_writer_host(master_secret, context):
+    result = migrator.handler({"action": "migrate"}, context)
+    assert result == {"applied": [], "status": "ok"}
+    settings = migrator.SettingsSource(categories=(migrator.Category.DATABASE,)).load()
+    dsn = migrator.master_dsn(settings)
+    assert dsn.startswith("postgresql://orders_master:")
+    assert f"@{settings.text(migrator.Category.DATABASE, 'writer_host')}:" in dsn
+
+
+def test_given_a_proxy_as_writer_host_when_the_secret_names_the_instance_then_the_migrator_logs_in_there(
+    master_secret, migrated, context
+):
+    """RDS Proxy (IAM auth only) refuses the master password: the secret's host is the primary itself."""
+    set_parameter("writer_host", "proxy.invalid")
+    boto3.client("secretsmanager", region_name=REGION).put_secret_value(
+        SecretId=master_secret,
+        SecretString=json.dumps(
+            {"username": "orders_master", "password": MASTER_PASSWORD, "host": migrated.host, "port": migrated.port}
+        ),
+    )
+    assert migrator.handler({"action": "migrate"}, context) == {"applied": [], "status": "ok"}
+    dsn = migrator.master_dsn(migrator.SettingsSource(categories=(migrator.Category.DATABASE,)).load())
+    assert f"@{migrated.host}:{migrated.port}/" in dsn
+
+
+def test_a_master_secret_without_a_password_is_a_clear_error(master_secret, context):
+    boto3.client("secretsmanager", region_name=REGION).put_secret_value(
+        SecretId=master_secret, SecretString=json.dumps({"username": "orders_master"})
+    )
+    with pytest.raises(ValueError, match="must be JSON"):
+        migrator.handler({"action": "migrate"}, context)

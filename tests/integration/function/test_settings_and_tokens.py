@@ -1,9 +1,11 @@
-"""Settings come from SSM with caching and a stale fallback; IAM tokens are cached; secrets stay out of logs."""
+"""Settings come from SSM with caching and a stale fallback; IAM tokens are cached and, with IAM
+authentication on, are the only way to log in; secrets stay out of logs."""
 
 from __future__ import annotations
 
 import json
 
+import psycopg2
 import pytest
 from orders.config import SettingsSource
 from orders.database import Database, Role, Target, TokenCache
@@ -99,3 +101,68 @@ def test_no_secret_reaches_the_logs_when_the_database_is_down(seed_parameters, l
     assert APP_PASSWORD not in output
     assert CURSOR_KEY not in output
     assert all(json.loads(line) for line in output.splitlines() if line.startswith("{"))
+
+
+class RecordingOpen:
+    """Stands in for the connect call: records each password tried and fails like PostgreSQL."""
+
+    def __init__(self, error):
+        self.secrets = []
+        self.error = error
+
+    def __call__(self, target, secret):
+        self.secrets.append(secret)
+        raise psycopg2.OperationalError(self.error)
+
+
+def database_with(monkeypatch, error, tokens):
+    opened = RecordingOpen(error)
+    monkeypatch.setattr(Database, "_open", staticmethod(opened))
+    database = Database(SettingsSource(categories=(Category.DATABASE, Category.CACHE)), tokens=tokens, max_attempts=2)
+    return database, opened
+
+
+class SigningTokens(TokenCache):
+    def __init__(self):
+        super().__init__()
+        self._client = FakeRdsClient()
+
+
+class UnsignableTokens(TokenCache):
+    def token(self, target):
+        raise RuntimeError("Unable to locate credentials")
+
+
+def test_with_iam_auth_a_refused_token_is_an_error_and_no_password_is_tried(seed_parameters, monkeypatch, log_output):
+    seed_parameters(iam_auth="true")
+    refusal = 'FATAL:  PAM authentication failed for user "orders_writer"'  # RDS refusing a token
+    database, opened = database_with(monkeypatch, refusal, SigningTokens())
+    with pytest.raises(DatabaseUnavailable):
+        database.run(Role.WRITER, lambda cursor: None, remaining_ms=lambda: 2000)
+    assert opened.secrets == ["token-1", "token-2"]  # a fresh token for the retry, never the password
+    assert "IAM authentication refused" in log_output.getvalue()
+
+
+def test_with_iam_auth_a_token_that_cannot_be_signed_is_an_error_and_no_password_is_tried(
+    seed_parameters, monkeypatch, log_output
+):
+    seed_parameters(iam_auth="true")
+    database, opened = database_with(monkeypatch, "unused", UnsignableTokens())
+    with pytest.raises(DatabaseUnavailable):
+        database.run(Role.WRITER, lambda cursor: None, remaining_ms=lambda: 2000)
+    assert opened.secrets == []
+    assert "cannot sign an IAM database auth token" in log_output.getvalue()
+
+
+def test_without_iam_auth_the_password_is_used_and_no_token_is_signed(seed_parameters, monkeypatch, log_output):
+    seed_parameters(iam_auth="false")
+    database, opened = database_with(monkeypatch, "connection refused", UnsignableTokens())
+    with pytest.raises(DatabaseUnavailable):
+        database.run(Role.WRITER, lambda cursor: None, remaining_ms=lambda: 2000)
+    assert opened.secrets == [APP_PASSWORD, APP_PASSWORD]
+
+
+def test_with_iam_auth_the_application_password_is_not_needed(seed_parameters):
+    seed_parameters(iam_auth="true")
+    settings = SettingsSource(categories=(Category.DATABASE, Category.CACHE)).load()
+    assert Target.of(settings, Role.WRITER).password is None

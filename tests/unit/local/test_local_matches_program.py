@@ -8,7 +8,7 @@ from local.routes import METHODS
 from tests.unit.support import PROJECT_ROOT
 
 FUNCTION = "aws:lambda/function:Function"
-DERIVED_FROM_RESOURCES = {"ORDERS_QUEUE_URL", "DB_MASTER_SECRET_ARN"}
+DERIVED_FROM_RESOURCES = {"ORDERS_QUEUE_URL", "DB_MASTER_SECRET_ARN", "DEAD_LETTER_QUEUE_URL"}
 
 
 def test_functions_have_the_programs_handler_size_and_environment(stack_run):
@@ -19,6 +19,7 @@ def test_functions_have_the_programs_handler_size_and_environment(stack_run):
         queue_url="queue-url",
         master_secret_arn="secret-arn",
         platform_environment={},
+        dead_letter_queue_url="dead-letter-queue-url",
     )
     deployed = {record.inputs["name"]: record.inputs for record in stack_run.of_type(FUNCTION)}
     assert set(deployed) == {spec.name for spec in specs.values()}

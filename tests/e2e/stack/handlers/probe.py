@@ -61,3 +61,8 @@ def sqs(event, context):
         {"itemIdentifier": record["messageId"]} for record in event["Records"] if record["body"].startswith("fail")
     ]
     return {"batchItemFailures": failures}
+
+
+def echo(event, context):
+    """Returns the event it was given."""
+    return event
