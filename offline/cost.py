@@ -3,7 +3,10 @@
 Runs the program under the mocks, prices every resource with :mod:`costmodel` under the traffic
 profile in the stack's configuration (``cost*`` keys), and prints an itemised table by resource
 and by service, the budget verdict, the highest sustained request rate the budget allows, and
-what the main levers would change. Exit 0 within budget, 1 over it, 2 when the program cannot run.
+the most busy hours a day the budget allows, whether the usage plan and the stage's throttle admit
+the traffic priced, and what the main levers would change. Exit 0 within budget with the traffic
+admitted, 1 over budget or refusing the traffic priced, 2 when the program cannot run or a registered
+resource type has no pricing rule.
 """
 
 from __future__ import annotations
@@ -18,11 +21,14 @@ from typing import Any
 
 from pulumi.runtime import rpc
 
+from contract.parameters import PARAMETERS
 from costmodel.estimate import (
     Estimate,
     Resource,
     TrafficProfile,
+    admission_problems,
     estimate,
+    max_peak_hours_per_day,
     max_sustained_requests_per_minute,
     rest_api_requests,
 )
@@ -30,6 +36,7 @@ from offline.harness import ProgramError, ProgramRun, run_program
 from offline.project import ProjectError
 
 NAMESPACE = "serverless-infra"
+SENSITIVE_PARAMETERS = frozenset(spec.name for spec in PARAMETERS if spec.sensitive)
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,25 @@ LEVERS = (
     ),
     Lever("no API cache", _with_inputs("aws:apigateway/stage:Stage", lambda i: {**i, "cacheClusterEnabled": False})),
     Lever("single-AZ primary database", _with_inputs("aws:rds/instance:Instance", lambda i: {**i, "multiAz": False})),
+    Lever(
+        "API Gateway detailed metrics on",
+        _with_inputs(
+            "aws:apigateway/methodSettings:MethodSettings",
+            lambda i: {**i, "settings": {**(i.get("settings") or {}), "metricsEnabled": True}},
+        ),
+    ),
+    Lever(
+        "SecureString only for the sensitive parameters (contract.parameters)",
+        _with_inputs(
+            "aws:ssm/parameter:Parameter",
+            lambda i: {
+                **i,
+                "type": "SecureString"
+                if str(i.get("name", "")).rsplit("/", 1)[-1] in SENSITIVE_PARAMETERS
+                else "String",
+            },
+        ),
+    ),
 )
 
 
@@ -112,7 +138,13 @@ def levers(resources: list[Resource], profile: TrafficProfile, baseline: float) 
 
 
 def render(
-    run: ProgramRun, result: Estimate, budget: float, max_rpm: float, lever_effects: list[tuple[str, float]]
+    run: ProgramRun,
+    result: Estimate,
+    budget: float,
+    max_rpm: float,
+    lever_effects: list[tuple[str, float]],
+    peak_hours: float | None = None,
+    problems: list[str] | None = None,
 ) -> str:
     profile = result.profile
     lines = [
@@ -132,9 +164,20 @@ def render(
         "",
         f"Total: ${result.total:,.2f}/month, {verdict} the ${budget:,.0f} budget (monthlyBudgetUsd)",
         f"Highest sustained rate within budget: {max_rpm:,.0f} requests/minute all day",
+        "Most busy hours a day within budget: "
+        + (
+            "none (even a day at the baseline rate is over budget)"
+            if peak_hours is None
+            else f"{peak_hours:.2f} h at {profile.peak_requests_per_minute:,.0f} req/min "
+            f"(priced: {profile.peak_hours_per_day:g} h; costPeakHoursPerDay)"
+        ),
         f"For scale: a sustained {profile.peak_requests_per_minute:,.0f} requests/minute would cost "
         f"${rest_api_requests(profile.sustained(profile.peak_requests_per_minute).monthly_requests):,.0f}/month "
         "in REST API requests alone",
+        "",
+        "Traffic admitted by the stack's limits: "
+        + ("yes (usage plan quota and rate limits)" if not problems else "NO"),
+        *(f"  {problem}" for problem in problems or []),
         "",
         "Levers (change per month):",
     ]
@@ -153,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
     overrides = dict(item.split("=", 1) for item in options.config if "=" in item)
     try:
-        run = run_program(options.project, options.stack, config_overrides=overrides)
+        run = run_program(options.project, options.stack, config_overrides=overrides, preview=True)
         profile = profile_of(run.config.values)
         budget = float(run.config.values.get(f"{NAMESPACE}:monthlyBudgetUsd", "500"))
     except (ProjectError, ProgramError, ValueError) as error:
@@ -161,10 +204,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}{cause}", file=sys.stderr)
         return 2
     resources = resources_of(run)
-    result = estimate(resources, profile)
+    try:
+        result = estimate(resources, profile)
+    except ValueError as error:  # fails closed: a type or an instance class the model cannot price
+        print(f"error: the estimate cannot be made: {error}", file=sys.stderr)
+        return 2
     max_rpm = max_sustained_requests_per_minute(resources, profile, budget)
+    peak_hours = max_peak_hours_per_day(resources, profile, budget)
+    problems = admission_problems(resources, profile)
     effects = levers(resources, profile, result.total)
-    print(render(run, result, budget, max_rpm, effects))
+    print(render(run, result, budget, max_rpm, effects, peak_hours, problems))
     if options.json:
         document = result.as_json() | {
             "project": run.project.name,
@@ -172,10 +221,13 @@ def main(argv: list[str] | None = None) -> int:
             "budget_usd": budget,
             "within_budget": result.total <= budget,
             "max_sustained_requests_per_minute": round(max_rpm),
+            "max_peak_hours_per_day": None if peak_hours is None else round(peak_hours, 2),
+            "traffic_admitted": not problems,
+            "admission_problems": problems,
             "levers": [{"change": d, "monthly_usd": round(u, 2)} for d, u in effects],
         }
         options.json.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return 0 if result.total <= budget else 1
+    return 0 if result.total <= budget and not problems else 1
 
 
 if __name__ == "__main__":

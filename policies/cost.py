@@ -6,6 +6,11 @@ The budget check prices the resources the stack registers with :mod:`costmodel`,
 stack configuration, so the budgets and the traffic profile are pack configuration, with
 defaults equal to the project's (``monthlyBudgetUsd`` and the ``cost*`` keys in Pulumi.yaml; a
 unit test keeps them equal).
+
+The check fails closed: a registered resource type the model has no pricing rule for (and no reason
+to be free) fails it, naming the type, rather than counting $0; so does a usage plan or stage
+throttle that would refuse the traffic the estimate prices (the estimate would then price requests
+the stack never serves). The project's own component resources register nothing billable themselves.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from pulumi_policy import PolicyResource, Severity
 from pulumi_policy.proxy import UnknownValueError
 
 from costmodel.estimate import Resource as PricedResource
-from costmodel.estimate import TrafficProfile, estimate
+from costmodel.estimate import TrafficProfile, admission_problems, estimate, max_peak_hours_per_day
 from policies.rules import (
     UNKNOWN,
     Check,
@@ -97,6 +102,17 @@ def _environment(resources: list[PolicyResource]) -> str:
     return environment_of(tagged[0] if tagged else {})
 
 
+def _project(resources: list[PolicyResource]) -> str:
+    """The project's name from a URN (``urn:pulumi:<stack>::<project>::<type>::<name>``)."""
+    parts = resources[0].urn.split("::") if resources else []
+    return parts[1] if len(parts) > 2 else ""
+
+
+def _is_component(resource: PolicyResource, project: str) -> bool:
+    """The project's own component resources (``<project>:index:Api``): their children are priced."""
+    return bool(project) and resource.resource_type.split(":", 1)[0] == project
+
+
 def _monthly_budget(control: Control, stack: Stack) -> Iterator[tuple[str, str]]:
     environment = _environment(stack.resources)
     budgets = control.setting(stack.config, "budgetsUsd")
@@ -104,19 +120,28 @@ def _monthly_budget(control: Control, stack: Stack) -> Iterator[tuple[str, str]]
         return
     budget = float(budgets[environment])
     profile = TrafficProfile(**{**DEFAULT_PROFILE, **control.setting(stack.config, "trafficProfile")})
-    priced = [PricedResource(r.resource_type, r.name, plain(r.props)) for r in stack.resources]
+    project = _project(stack.resources)
+    priced = [
+        PricedResource(r.resource_type, r.name, plain(r.props))
+        for r in stack.resources
+        if not _is_component(r, project)
+    ]
     anchor = next((r for r in stack.resources if r.resource_type == STACK_TYPE), None) or stack.resources[0]
     try:
         result = estimate(priced, profile)
     except ValueError as error:  # a resource the price table cannot price: fail closed, saying which
         yield f"the estimate cannot be made, so the budget cannot be checked: {error}", anchor.urn
         return
+    for problem in admission_problems(priced, profile):
+        yield f"the stack would refuse the traffic the budget is checked against: {problem}", anchor.urn
     if result.total <= budget:
         return
     largest = ", ".join(f"{service} ${usd:,.0f}" for service, usd in list(result.by_service().items())[:3])
+    hours = max_peak_hours_per_day(priced, profile, budget)
+    bound = "no busy hours at all" if hours is None else f"at most {hours:.1f} busy hours a day"
     yield (
         f"estimated ${result.total:,.0f}/month exceeds the {environment} budget of ${budget:,.0f} "
-        f"(largest: {largest}; prices as of {result.as_of})",
+        f"(largest: {largest}; the budget allows {bound}; prices as of {result.as_of})",
         anchor.urn,
     )
 
