@@ -223,6 +223,29 @@ def _rds_instance(mocks: AwsMocks, physical: str, inputs: Mapping[str, Any]) -> 
     return computed
 
 
+def _rds_proxy(mocks: AwsMocks, physical: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    name = inputs.get("name") or physical
+    return {
+        "name": name,
+        "arn": f"arn:aws:rds:{mocks.region}:{mocks.account_id}:db-proxy:prx-{_digest(physical)[:17]}",
+        "endpoint": f"{name}.proxy-c0ffee0ffline.{mocks.region}.rds.amazonaws.com",
+    }
+
+
+def _rds_proxy_target_group(_: AwsMocks, __: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    return {"name": "default", "arn": f"{inputs.get('dbProxyName', '')}:target-group:default"}
+
+
+def _s3_object(_: AwsMocks, physical: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    key = str(inputs.get("key") or physical)
+    return {"versionId": _digest(f"{inputs.get('bucket')}/{key}")[:32], "etag": _digest(key)[:32]}
+
+
+def _event_rule(mocks: AwsMocks, physical: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    name = inputs.get("name") or physical
+    return {"name": name, "arn": f"arn:aws:events:{mocks.region}:{mocks.account_id}:rule/{name}"}
+
+
 def _kms_key(mocks: AwsMocks, physical: str, _: Mapping[str, Any]) -> dict[str, Any]:
     key_id = _uuid_like(physical)
     return {"keyId": key_id, "arn": f"arn:aws:kms:{mocks.region}:{mocks.account_id}:key/{key_id}"}
@@ -363,6 +386,10 @@ def _sns_topic(mocks: AwsMocks, physical: str, inputs: Mapping[str, Any]) -> dic
 
 _COMPUTED: dict[str, ComputedFn] = {
     "aws:rds/instance:Instance": _rds_instance,
+    "aws:rds/proxy:Proxy": _rds_proxy,
+    "aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup": _rds_proxy_target_group,
+    "aws:s3/bucketObjectv2:BucketObjectv2": _s3_object,
+    "aws:cloudwatch/eventRule:EventRule": _event_rule,
     "aws:kms/key:Key": _kms_key,
     "aws:kms/alias:Alias": _kms_alias,
     "aws:s3/bucket:Bucket": _s3_bucket,

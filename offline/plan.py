@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--config takes KEY=VALUE, got {item!r}")
         overrides[key] = value
     try:
-        run = run_program(options.project, options.stack, config_overrides=overrides)
+        run = run_program(options.project, options.stack, config_overrides=overrides, preview=True)
     except (ProjectError, ProgramError) as error:
         cause = f" ({error.__cause__})" if error.__cause__ and str(error.__cause__) not in str(error) else ""
         print(f"error: {error}{cause}", file=sys.stderr)

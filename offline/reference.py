@@ -94,7 +94,7 @@ def expected_documents(run: ProgramRun | None = None) -> dict[Path, str]:
     project = PulumiProject.load(ROOT)
     if run is None:
         with tempfile.TemporaryDirectory(prefix="reference-") as directory:
-            run = run_program(ROOT, "prod", config_overrides=_placeholder_archives(Path(directory)))
+            run = run_program(ROOT, "prod", config_overrides=_placeholder_archives(Path(directory)), preview=True)
     return {
         CONFIG_DOC: render(CONFIG_DOC, configuration_table(project)),
         ARCHITECTURE_DOC: render(ARCHITECTURE_DOC, architecture_diagram(run)),

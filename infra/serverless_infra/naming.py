@@ -38,6 +38,10 @@ class Namer:
     def role_arn(self, workload: Workload, account_id: str, partition: str = "aws") -> str:
         return f"arn:{partition}:iam::{account_id}:role/{self.role_name(workload)}"
 
+    def service_role_arn(self, qualifier: str, account_id: str, partition: str = "aws") -> str:
+        """The ARN of a service's role named ``role-{qualifier}`` (e.g. AWS Config's), before it exists."""
+        return f"arn:{partition}:iam::{account_id}:role/{self.name('role', qualifier)}"
+
 
 def required_tags(settings: Settings) -> dict[str, str]:
     """The tags every resource carries. Backup defaults to 'none' and stateful resources override it."""

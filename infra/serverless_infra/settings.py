@@ -15,6 +15,7 @@ from typing import TypeVar
 
 import pulumi
 
+from contract import limits
 from contract.naming import APPLICATION, ENVIRONMENTS, REGION
 from contract.parameters import PREFIX_PATTERN
 
@@ -90,6 +91,23 @@ class DatabaseSettings:
     iam_auth: bool
     statement_timeout_ms: int
     connect_timeout_s: int
+    proxy: bool  # functions reach the primary through RDS Proxy (dbProxy)
+
+    @property
+    def max_connections(self) -> int:
+        """The instance class's default max_connections, as contract.limits estimates it."""
+        return limits.rds_postgres_max_connections(limits.RDS_INSTANCE_MEMORY_GIB[self.instance_class])
+
+    @property
+    def connection_budget(self) -> int:
+        """Connections the application may hold: max_connections less the reserved ones and headroom."""
+        return self.max_connections - limits.RDS_RESERVED_SUPERUSER_CONNECTIONS - limits.RDS_CONNECTION_HEADROOM
+
+    @property
+    def proxy_max_connections_percent(self) -> int:
+        """The proxy pool's share of max_connections: the budget, so direct connections (the migrator,
+        operators) and the superuser reservation stay free."""
+        return max(1, min(100, (100 * self.connection_budget) // self.max_connections))
 
 
 @dataclass(frozen=True)
@@ -121,6 +139,7 @@ class ComputeSettings:
     provisioned_concurrency_min: int
     provisioned_concurrency_max: int
     provisioned_target_utilization: float
+    concurrency_quota: int  # the account's concurrent-executions quota the stack declares
 
 
 @dataclass(frozen=True)
@@ -138,6 +157,7 @@ class QueueSettings:
     max_receive_count: int
     retention_days: int
     dlq_retention_days: int
+    dlq_visibility_timeout_s: int  # a peeked dead letter stays hidden for one whole analyzer run
 
 
 @dataclass(frozen=True)
@@ -157,7 +177,13 @@ class ObservabilitySettings:
     alarm_email: str
     monthly_budget_usd: int
     latency_p99_alarm_ms: int
-    config_recorder: bool
+    config_recorder: bool  # this stack creates the account's recorder and delivery channel
+    config_recorder_exists: bool  # a recorder already records this account and region
+
+    @property
+    def config_rules(self) -> bool:
+        """Config rules need a recorder: one this stack creates or one declared present."""
+        return self.config_recorder or self.config_recorder_exists
 
 
 @dataclass(frozen=True)
@@ -184,6 +210,23 @@ class Settings:
     layer_archive: str
     migrator_timeout_s: int
     manage_api_gateway_account: bool
+
+    @property
+    def reserved_concurrency(self) -> dict[str, int]:
+        """Each workload's reserved concurrency, by workload key (contract.workloads)."""
+        return {
+            "api": self.compute.reserved_concurrency,
+            "worker": self.worker.max_concurrency,
+            "dlq-analyzer": DLQ_ANALYZER_CONCURRENCY,
+            "migrator": MIGRATOR_CONCURRENCY,
+        }
+
+
+DLQ_ANALYZER_TIMEOUT_S = 60
+DLQ_ANALYZER_CONCURRENCY = 2
+MIGRATOR_CONCURRENCY = 1  # one migration at a time
+DATABASE_CONNECTORS = ("api", "worker")
+"""Workloads that hold IAM-authenticated connections: one as the writer role, one as the reader role."""
 
 
 class ConfigReader:
@@ -256,7 +299,7 @@ def load_settings() -> Settings:
     read = ConfigReader(APPLICATION)
     environment = read.choice("environment", ENVIRONMENTS, str)
     worker = _worker(read)
-    return Settings(
+    settings = Settings(
         environment=environment,
         region=region,
         parameter_prefix=read.matching("parameterPrefix", PREFIX_PATTERN, "letters, digits, '_', '.', '-'"),
@@ -282,6 +325,52 @@ def load_settings() -> Settings:
         migrator_timeout_s=read.integer("migratorTimeoutS", 30, 900),
         manage_api_gateway_account=read.boolean("manageApiGatewayAccount"),
     )
+    _check_concurrency(read, settings)
+    _check_connections(read, settings)
+    return settings
+
+
+def _check_concurrency(read: ConfigReader, settings: Settings) -> None:
+    """Lambda keeps 100 executions of the account's quota unreserved; reservations share the rest.
+
+    https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
+    """
+    reserved = settings.reserved_concurrency
+    total, quota = sum(reserved.values()), settings.compute.concurrency_quota
+    if quota - total < limits.LAMBDA_MIN_UNRESERVED_CONCURRENCY:
+        detail = ", ".join(f"{key} {value}" for key, value in reserved.items())
+        raise ConfigError(
+            read.key("lambdaConcurrencyQuota"),
+            f"({quota}) leaves {quota - total} unreserved executions after the functions reserve {total} "
+            f"({detail}); Lambda keeps at least {limits.LAMBDA_MIN_UNRESERVED_CONCURRENCY} unreserved, so the "
+            f"quota must be at least {total + limits.LAMBDA_MIN_UNRESERVED_CONCURRENCY}: request a raise "
+            f"(Service Quotas, lambda {limits.LAMBDA_CONCURRENCY_QUOTA_CODE}) and declare it here, "
+            "or reserve less",
+        )
+
+
+def _check_connections(read: ConfigReader, settings: Settings) -> None:
+    """Without RDS Proxy every environment of a connecting function holds its own connections.
+
+    Each of DATABASE_CONNECTORS holds one writer connection on the primary and one reader connection on
+    the replica per environment (its reserved concurrency); together they must fit in the instance's
+    max_connections (RDS default LEAST(DBInstanceClassMemory/9531392, 5000), contract.limits) less the
+    superuser reservation and headroom. Through the proxy they share its pool instead.
+    https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Limits.html#RDS_Limits.MaxConnections
+    """
+    db = settings.database
+    if db.proxy:
+        return
+    environments = sum(settings.reserved_concurrency[key] for key in DATABASE_CONNECTORS)
+    if environments > db.connection_budget:
+        raise ConfigError(
+            read.key("dbProxy"),
+            f"is false, so the functions can open {environments} connections on each instance "
+            f"({' + '.join(DATABASE_CONNECTORS)} reserved concurrency) but {db.instance_class} allows "
+            f"{db.connection_budget} (max_connections {db.max_connections} less "
+            f"{limits.RDS_RESERVED_SUPERUSER_CONNECTIONS} reserved and {limits.RDS_CONNECTION_HEADROOM} "
+            "headroom); set dbProxy to true, reserve less concurrency or choose a larger dbInstanceClass",
+        )
 
 
 def _tags(read: ConfigReader) -> TagSettings:
@@ -317,9 +406,13 @@ def _database(read: ConfigReader) -> DatabaseSettings:
     identifier = "a PostgreSQL identifier (lower-case letters, digits, _; at most 63)"
     allocated = read.integer("dbAllocatedStorageGb", 20, 65536)
     maximum = read.integer("dbMaxAllocatedStorageGb", 20, 65536)
-    if maximum < allocated:
+    # RDS refuses a storage autoscaling ceiling less than 10% above the allocated storage:
+    # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.Autoscaling.html
+    if maximum * 10 < allocated * 11:
         raise ConfigError(
-            read.key("dbMaxAllocatedStorageGb"), f"({maximum}) is below dbAllocatedStorageGb ({allocated})"
+            read.key("dbMaxAllocatedStorageGb"),
+            f"({maximum}) must be at least 10% above dbAllocatedStorageGb ({allocated}), at least "
+            f"{-(-allocated * 11 // 10)} GiB (an RDS storage autoscaling rule)",
         )
     insights = read.integer("dbPerformanceInsightsRetentionDays", 7, 731)
     if insights != 7 and insights % 31 != 0:
@@ -331,13 +424,18 @@ def _database(read: ConfigReader) -> DatabaseSettings:
     master = read.matching("dbMasterUsername", _PG_IDENTIFIER, identifier)
     if len({writer, reader, master}) != 3:
         raise ConfigError(read.key("dbReaderUser"), "dbMasterUsername, dbWriterUser and dbReaderUser must all differ")
+    iam_auth, proxy = read.boolean("dbIamAuth"), read.boolean("dbProxy")
+    if proxy and not iam_auth:
+        raise ConfigError(
+            read.key("dbProxy"),
+            "needs dbIamAuth true: the proxy authenticates clients and itself with IAM end to end (no secrets)",
+        )
     return DatabaseSettings(
         engine_version=read.matching(
             "dbEngineVersion", re.compile(r"^1[4-9](\.\d+)?$"), "a PostgreSQL version 14 or later, e.g. 16 or 16.4"
         ),
-        instance_class=read.matching(
-            "dbInstanceClass", re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$"), "an RDS class such as db.t4g.micro"
-        ),
+        # Only classes whose memory contract.limits knows: the connection budget is computed from it.
+        instance_class=read.choice("dbInstanceClass", tuple(limits.RDS_INSTANCE_MEMORY_GIB), str),
         allocated_storage_gb=allocated,
         max_allocated_storage_gb=maximum,
         multi_az=read.boolean("dbMultiAz"),
@@ -350,9 +448,10 @@ def _database(read: ConfigReader) -> DatabaseSettings:
         master_username=master,
         writer_user=writer,
         reader_user=reader,
-        iam_auth=read.boolean("dbIamAuth"),
+        iam_auth=iam_auth,
         statement_timeout_ms=read.integer("dbStatementTimeoutMs", 100, 900_000),
         connect_timeout_s=read.integer("dbConnectTimeoutS", 1, 60),
+        proxy=proxy,
     )
 
 
@@ -390,6 +489,7 @@ def _compute(read: ConfigReader) -> ComputeSettings:
         provisioned_concurrency_min=low,
         provisioned_concurrency_max=high,
         provisioned_target_utilization=read.decimal("provisionedConcurrencyTargetUtilization", 0.1, 0.9),
+        concurrency_quota=read.integer("lambdaConcurrencyQuota", 100, 10_000_000),
     )
 
 
@@ -418,11 +518,21 @@ def _queue(read: ConfigReader, worker: WorkerSettings) -> QueueSettings:
             f"({visibility}) must be at least 6 times workerTimeoutS ({worker.timeout_s}), "
             "as AWS recommends for Lambda consumers",
         )
+    retention, dlq_retention = read.integer("queueRetentionDays", 1, 14), read.integer("dlqRetentionDays", 1, 14)
+    # A dead letter keeps its original enqueue time, so a DLQ retention no longer than the queue's would
+    # expire it at once: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html
+    if dlq_retention <= retention:
+        raise ConfigError(
+            read.key("dlqRetentionDays"),
+            f"({dlq_retention}) must be longer than queueRetentionDays ({retention}): a dead-lettered message keeps "
+            "its original enqueue time, so it would expire from the dead-letter queue almost at once",
+        )
     return QueueSettings(
         visibility_timeout_s=visibility,
         max_receive_count=read.integer("queueMaxReceiveCount", 1, 1000),
-        retention_days=read.integer("queueRetentionDays", 1, 14),
-        dlq_retention_days=read.integer("dlqRetentionDays", 1, 14),
+        retention_days=retention,
+        dlq_retention_days=dlq_retention,
+        dlq_visibility_timeout_s=DLQ_ANALYZER_TIMEOUT_S,
     )
 
 
@@ -431,6 +541,8 @@ _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z
 
 
 def _gateway(read: ConfigReader) -> ApiGatewaySettings:
+    # A stage, method or usage plan throttle cannot exceed the account's per-region limits (10,000
+    # requests per second, burst 5,000, by default): https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
     rate, burst = read.integer("apiThrottleRateLimit", 1, 10_000), read.integer("apiThrottleBurstLimit", 1, 5_000)
     write_rate = read.integer("apiWriteThrottleRateLimit", 1, 10_000)
     if write_rate > rate:
@@ -466,4 +578,5 @@ def _observability(read: ConfigReader) -> ObservabilitySettings:
         monthly_budget_usd=read.integer("monthlyBudgetUsd", 1, 1_000_000),
         latency_p99_alarm_ms=read.integer("latencyP99AlarmMs", 10, 29_000),
         config_recorder=read.boolean("configRecorder"),
+        config_recorder_exists=read.boolean("configRecorderExists"),
     )

@@ -48,7 +48,15 @@ def build(settings: Settings) -> Stack:
     namer = Namer(settings.environment)
     account = current_account(settings.region)
 
-    keys = Keys(namer.name("keys"), KeysArgs(namer, account, deletion_window_days=settings.key_deletion_window_days))
+    keys = Keys(
+        namer.name("keys"),
+        KeysArgs(
+            namer,
+            account,
+            deletion_window_days=settings.key_deletion_window_days,
+            config_delivery=settings.observability.config_recorder,
+        ),
+    )
     network = Network(
         namer.name("network"),
         NetworkArgs(
@@ -58,6 +66,7 @@ def build(settings: Settings) -> Stack:
             availability_zones=availability_zones(),
             logs_key_arn=keys.arn(KeyPurpose.LOGS),
             log_retention_days=settings.log_retention_days,
+            database_proxy=settings.database.proxy,
         ),
     )
     database = Database(
@@ -70,6 +79,10 @@ def build(settings: Settings) -> Stack:
             key_arn=keys.arn(KeyPurpose.DATABASE),
             logs_key_arn=keys.arn(KeyPurpose.LOGS),
             log_retention_days=settings.log_retention_days,
+            account=account,
+            proxy_security_group_id=(
+                network.proxy_security_group.id if network.proxy_security_group is not None else None
+            ),
         ),
     )
     parameters = Parameters(
@@ -110,9 +123,12 @@ def build(settings: Settings) -> Stack:
             parameter_paths=parameters.paths,
             messaging=messaging,
             database=database,
+            artifacts=artifacts,
         ),
     )
-    functions.run_migrations(depends_on=[database, parameters])
+    # The migrator reaches Secrets Manager and SSM through the endpoints, the primary through the
+    # security group rules, with the secret version and parameters in place: it waits for all of them.
+    functions.run_migrations(depends_on=[network, database, parameters])
     api = Api(
         namer.name("api"),
         ApiArgs(
@@ -152,7 +168,10 @@ def build(settings: Settings) -> Stack:
             log_retention_days=settings.log_retention_days,
             backup_retention_days=settings.database.backup_retention_days,
             create_recorder=settings.observability.config_recorder,
+            recorder_exists=settings.observability.config_recorder_exists,
             delivery_bucket=artifacts.bucket.bucket,
+            delivery_bucket_arn=artifacts.bucket.arn,
+            delivery_key_arn=keys.arn(KeyPurpose.ARTIFACTS),
         ),
     )
     return Stack(
@@ -187,8 +206,8 @@ def export_outputs(stack: Stack) -> None:
     pulumi.export("applicationSubnetIds", [s.id for s in stack.network.application_subnets])
     pulumi.export("databaseSubnetIds", [s.id for s in stack.network.database_subnets])
     pulumi.export("functionSecurityGroupId", stack.network.function_security_group.id)
-    pulumi.export("databaseWriterEndpoint", stack.database.writer_address)
-    pulumi.export("databaseReaderEndpoint", stack.database.reader_address)
+    pulumi.export("databaseWriterEndpoint", stack.database.primary_address)
+    pulumi.export("databaseReaderEndpoint", stack.database.replica_address)
     pulumi.export("databaseMasterSecretArn", stack.database.master_secret_arn)
     pulumi.export("parameterPrefix", f"/{stack.settings.parameter_prefix}/{stack.settings.environment}/")
     pulumi.export("keyAliases", {purpose.value: alias.name for purpose, alias in stack.keys.aliases.items()})

@@ -82,6 +82,7 @@ class GateResult:
             "stack": self.program.stack,
             "resources": sorted(resources, key=lambda r: r["urn"]),
             "findings": [finding.to_json() for finding in sorted(self.findings, key=Finding.sort_key)],
+            "warnings": list(self.program.warnings),  # what the program logged as warnings, as preview prints them
             "summary": self.summary(),
         }
 

@@ -64,6 +64,9 @@ def render_table(result: GateResult) -> str:
                 mark = STATE_MARK.get(finding.state, "-")
                 lines.append(f"        {mark} {finding.state:<10} {finding.resource_name} ({finding.resource_type})")
                 lines.append(f"                   {finding.message}")
+    if result.program.warnings:
+        lines += ["", "Program warnings (as `pulumi preview` prints them; they do not change the verdict):"]
+        lines += [f"    warning: {warning}" for warning in result.program.warnings]
     if result.suppressions:
         lines += ["", "Suppressions:"]
         for entry in result.suppressions:

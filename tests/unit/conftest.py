@@ -8,13 +8,28 @@ credentials and config files are hidden so nothing can reach a real account.
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from offline.harness import ProgramRun, run_program
-from tests.unit.support import PROJECT_ROOT, STACKS
+from tests.unit.support import CA_BUNDLE_IN_LAYER, PROJECT_ROOT, STACKS
+
+
+@pytest.fixture(scope="session")
+def archive_overrides(archive_overrides: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The shared archives, with a layer that carries the RDS CA bundle as a deployable layer does.
+
+    The program runs as ``pulumi up`` here (not a preview), which refuses a layer without the bundle;
+    tests of that refusal build their own layer.
+    """
+    layer = tmp_path_factory.mktemp("archives-with-ca") / "layer.zip"
+    with zipfile.ZipFile(layer, "w") as archive:
+        archive.writestr("python/README.txt", "third-party libraries are installed here by the packaging step\n")
+        archive.writestr(CA_BUNDLE_IN_LAYER, "-----BEGIN CERTIFICATE-----\noffline\n-----END CERTIFICATE-----\n")
+    return {**archive_overrides, "serverless-infra:layerArchive": str(layer)}
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from offline.mocks import ResourceRecord
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STACKS = ("dev", "staging", "prod")
+CA_BUNDLE_IN_LAYER = "python/certs/rds-global-bundle.pem"  # where offline/package.py puts the RDS CA bundle
 NAMESPACE = "serverless-infra"
 
 POLICY_INPUTS = {

@@ -58,8 +58,11 @@ def test_every_method_proxies_to_the_api_alias(stack_run):
 
 def test_the_invoke_permission_is_scoped_to_this_apis_stage(stack_run):
     (api,) = stack_run.of_type("aws:apigateway/restApi:RestApi")
-    (permission,) = stack_run.of_type("aws:lambda/permission:Permission")
-    assert permission.inputs["principal"] == "apigateway.amazonaws.com"
+    (permission,) = [
+        p
+        for p in stack_run.of_type("aws:lambda/permission:Permission")
+        if p.inputs["principal"] == "apigateway.amazonaws.com"
+    ]
     assert permission.inputs["sourceArn"] == f"{api.outputs['executionArn']}/v1/*/*"
     assert permission.inputs["qualifier"] == "live"
 
@@ -90,17 +93,46 @@ def test_the_stage_throttles_every_method(stack_run):
     assert settings["dataTraceEnabled"] is False
 
 
+def test_no_method_settings_bill_detailed_per_method_metrics(stack_run):
+    """Detailed CloudWatch metrics are billed as custom metrics; the stage's default metrics remain."""
+    enabled = {path for path, settings in method_settings(stack_run).items() if settings["metricsEnabled"] is not False}
+    assert enabled == set()
+    assert "*/*" in method_settings(stack_run)
+
+
+def escaped(path, method):
+    """A method's stage-settings path: the resource path with '/' escaped as '~1'."""
+    return f"{path.replace('/', '~1')}/{method}"
+
+
+def test_every_method_settings_path_names_an_existing_method(stack_run):
+    """UpdateStage paths escape '/' inside the resource path as '~1'; anything else names no method."""
+    known = {escaped(f"/{path}", method) for path, method in methods(stack_run)}
+    paths = set(method_settings(stack_run)) - {"*/*"}
+    assert paths
+    assert paths <= known
+
+
+def test_method_settings_apply_one_after_another_after_the_stage_wide_ones(stack_run):
+    records = {m.inputs["methodPath"]: m for m in stack_run.of_type("aws:apigateway/methodSettings:MethodSettings")}
+    (stage,) = stack_run.of_type("aws:apigateway/stage:Stage")
+    assert records["*/*"].inputs["stageName"] == stage.outputs["stageName"]
+    for path, record in records.items():
+        if path != "*/*":
+            assert len(set(record.dependencies) & {r.urn for r in records.values()}) == 1, path
+
+
 def test_write_routes_have_their_own_lower_limit(stack_run):
     settings = method_settings(stack_run)
     limit = int(stack_run.config.values["serverless-infra:apiWriteThrottleRateLimit"])
-    for path in ("orders/POST", "orders/batch/POST", "orders/async/POST"):
+    for path in ("~1orders/POST", "~1orders~1batch/POST", "~1orders~1async/POST"):
         assert int(settings[path]["throttlingRateLimit"]) == limit, path
         assert settings[path]["cachingEnabled"] is False
 
 
 def test_get_routes_are_cached_encrypted_and_keyed_by_their_parameters(stack_run):
     settings = method_settings(stack_run)
-    for path in ("orders/GET", "orders/{order_id}/GET"):
+    for path in ("~1orders/GET", "~1orders~1{order_id}/GET"):
         assert settings[path]["cachingEnabled"] is True
         assert settings[path]["cacheDataEncrypted"] is True
     integrations = {

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from tests.unit.support import resource_by_id
+import json
+
+from contract import limits
+from tests.unit.support import as_list, is_secret, plain, resource_by_id, statements
 
 INSTANCE = "aws:rds/instance:Instance"
 
@@ -86,3 +89,141 @@ def test_storage_autoscales_on_gp3(stack_run):
     inputs = primary(stack_run).inputs
     assert inputs["storageType"] == "gp3"
     assert int(inputs["maxAllocatedStorage"]) >= int(inputs["allocatedStorage"])
+
+
+SECRET = "aws:secretsmanager/secret:Secret"
+SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+PASSWORD = "random:index/randomPassword:RandomPassword"
+
+
+def test_rds_does_not_manage_the_master_password_of_a_replicated_primary(stack_run):
+    """RDS refuses a read replica of a source whose master password it manages in Secrets Manager."""
+    inputs = primary(stack_run).inputs
+    assert not inputs.get("manageMasterUserPassword")
+    assert "masterUserSecretKmsKeyId" not in inputs
+    password = stack_run.named(PASSWORD, f"serverless-infra-{stack_run.stack}-secret-db-master-password")
+    assert plain(inputs["password"]) == password.outputs["result"]
+    assert is_secret(inputs["password"])
+
+
+def test_the_generated_master_password_uses_only_characters_rds_accepts(stack_run):
+    password = stack_run.named(PASSWORD, f"serverless-infra-{stack_run.stack}-secret-db-master-password")
+    assert 8 <= int(password.inputs["length"]) <= 128
+    assert password.inputs["special"] is True
+    assert not set(password.inputs["overrideSpecial"]) & set("/@\"' ")
+
+
+def test_the_master_credentials_live_in_a_secret_of_the_stack(stack_run):
+    secret = stack_run.named(SECRET, f"serverless-infra-{stack_run.stack}-secret-db-master")
+    assert secret.inputs["name"] == f"serverless-infra-{stack_run.stack}-secret-db-master"
+    (version,) = stack_run.of_type(SECRET_VERSION)
+    assert version.inputs["secretId"] == secret.id
+    assert is_secret(version.inputs["secretString"])
+    value = json.loads(plain(version.inputs["secretString"]))
+    password = stack_run.named(PASSWORD, f"serverless-infra-{stack_run.stack}-secret-db-master-password")
+    assert value["username"] == primary(stack_run).inputs["username"]
+    assert value["password"] == password.outputs["result"]
+    assert value["host"] == primary(stack_run).outputs["address"]  # direct, never through the proxy
+    assert stack_run.outputs["databaseMasterSecretArn"] == secret.outputs["arn"]
+
+
+def test_the_migrator_reads_the_stacks_secret(stack_run):
+    secret = stack_run.named(SECRET, f"serverless-infra-{stack_run.stack}-secret-db-master")
+    migrator = stack_run.named("aws:lambda/function:Function", f"serverless-infra-{stack_run.stack}-function-migrator")
+    assert migrator.inputs["environment"]["variables"]["DB_MASTER_SECRET_ARN"] == secret.outputs["arn"]
+    policy = stack_run.named(
+        "aws:iam/rolePolicy:RolePolicy", f"serverless-infra-{stack_run.stack}-role-policy-migrator"
+    )
+    (read,) = [s for s in statements(json.loads(policy.inputs["policy"])) if s["Sid"] == "ReadMasterSecret"]
+    assert read["Resource"] == [secret.outputs["arn"]]
+
+
+def test_the_database_key_lets_secrets_manager_encrypt_and_the_migrator_decrypt_the_secret(stack_run):
+    key = stack_run.named("aws:kms/key:Key", f"serverless-infra-{stack_run.stack}-kms-key-database")
+    found = {s["Sid"]: s for s in statements(json.loads(key.inputs["policy"]))}
+    via = "secretsmanager.us-east-1.amazonaws.com"
+    deployer = found["DeployerUseThroughServices"]
+    assert via in deployer["Condition"]["StringEquals"]["kms:ViaService"]
+    assert {"kms:GenerateDataKey", "kms:Decrypt"} <= set(deployer["Action"])
+    readers = found["WorkloadRolesDecryptThroughServices"]
+    assert via in readers["Condition"]["StringEquals"]["kms:ViaService"]
+    assert f"arn:aws:iam::123456789012:role/serverless-infra-{stack_run.stack}-role-migrator" in as_list(
+        readers["Condition"]["ArnEquals"]["aws:PrincipalArn"]
+    )
+
+
+PROXY = "aws:rds/proxy:Proxy"
+
+
+def test_dev_and_staging_connect_directly_and_prod_through_rds_proxy(runs):
+    assert runs["dev"].of_type(PROXY) == []
+    assert runs["staging"].of_type(PROXY) == []
+    assert len(runs["prod"].of_type(PROXY)) == 1
+
+
+def test_the_proxy_requires_tls_and_iam_end_to_end_in_the_database_subnets(runs):
+    run = runs["prod"]
+    (proxy,) = run.of_type(PROXY)
+    assert proxy.inputs["engineFamily"] == "POSTGRESQL"
+    assert proxy.inputs["requireTls"] is True
+    assert proxy.inputs["defaultAuthScheme"] == "IAM_AUTH"
+    assert not proxy.inputs.get("auths")  # no Secrets Manager secret: IAM authentication end to end
+    (group,) = run.of_type("aws:rds/subnetGroup:SubnetGroup")
+    assert proxy.inputs["vpcSubnetIds"] == group.inputs["subnetIds"]
+    (security_group,) = proxy.inputs["vpcSecurityGroupIds"]
+    assert resource_by_id(run, security_group).name == "serverless-infra-prod-security-group-db-proxy"
+
+
+def test_the_proxy_role_may_connect_to_the_primary_as_the_application_roles_only(runs):
+    run = runs["prod"]
+    (proxy,) = run.of_type(PROXY)
+    role = run.named("aws:iam/role:Role", "serverless-infra-prod-role-db-proxy")
+    assert proxy.inputs["roleArn"] == role.outputs["arn"]
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+    assert trust["Principal"] == {"Service": "rds.amazonaws.com"}
+    policy = run.named("aws:iam/rolePolicy:RolePolicy", "serverless-infra-prod-role-policy-db-proxy")
+    (connect,) = statements(json.loads(policy.inputs["policy"]))
+    resource_id = primary(run).outputs["resourceId"]
+    assert connect["Action"] == ["rds-db:connect"]
+    assert connect["Resource"] == [
+        f"arn:aws:rds-db:us-east-1:123456789012:dbuser:{resource_id}/orders_writer",
+        f"arn:aws:rds-db:us-east-1:123456789012:dbuser:{resource_id}/orders_reader",
+    ]
+
+
+def test_the_proxy_pool_leaves_the_direct_connections_room_on_the_primary(runs):
+    run = runs["prod"]
+    (proxy,) = run.of_type(PROXY)
+    (group,) = run.of_type("aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup")
+    assert group.inputs["dbProxyName"] == proxy.outputs["name"]
+    maximum = limits.rds_postgres_max_connections(limits.RDS_INSTANCE_MEMORY_GIB["db.t4g.small"])
+    percent = int(group.inputs["connectionPoolConfig"]["maxConnectionsPercent"])
+    pool = maximum * percent // 100
+    assert pool <= maximum - limits.RDS_RESERVED_SUPERUSER_CONNECTIONS - limits.RDS_CONNECTION_HEADROOM
+    assert percent >= 80  # and the proxy still gets most of the instance
+    (target,) = run.of_type("aws:rds/proxyTarget:ProxyTarget")
+    assert target.inputs["dbInstanceIdentifier"] == primary(run).outputs["identifier"]
+    assert target.inputs["targetGroupName"] == group.outputs["name"]
+
+
+def test_with_the_proxy_both_host_parameters_name_the_proxy(runs):
+    """RDS Proxy cannot target an RDS read replica: reads go through the proxy to the primary too."""
+    run = runs["prod"]
+    (proxy,) = run.of_type(PROXY)
+    hosts = {
+        p.inputs["name"].rsplit("/", 1)[1]: plain(p.inputs["value"])
+        for p in run.of_type("aws:ssm/parameter:Parameter")
+        if p.inputs["name"].endswith("_host")
+    }
+    assert hosts == {"writer_host": proxy.outputs["endpoint"], "reader_host": proxy.outputs["endpoint"]}
+
+
+def test_without_the_proxy_the_host_parameters_name_the_primary_and_the_replica(runs):
+    run = runs["dev"]
+    hosts = {
+        p.inputs["name"].rsplit("/", 1)[1]: plain(p.inputs["value"])
+        for p in run.of_type("aws:ssm/parameter:Parameter")
+        if p.inputs["name"].endswith("_host")
+    }
+    assert hosts["writer_host"] == primary(run).outputs["address"]
+    assert hosts["reader_host"] == replicas(run)[0].outputs["address"]

@@ -31,10 +31,8 @@ def test_database_storage_insights_and_master_secret_use_the_database_key(stack_
         assert instance.inputs["storageEncrypted"] is True
         assert instance.inputs["kmsKeyId"] == database_key
         assert instance.inputs["performanceInsightsKmsKeyId"] == database_key
-    primary = stack_run.named("aws:rds/instance:Instance", f"serverless-infra-{stack_run.stack}-db-primary")
-    assert primary.inputs["manageMasterUserPassword"] is True
-    assert primary.inputs["masterUserSecretKmsKeyId"] == database_key
-    assert "password" not in primary.inputs
+    secret = stack_run.named("aws:secretsmanager/secret:Secret", f"serverless-infra-{stack_run.stack}-secret-db-master")
+    assert secret.inputs["kmsKeyId"] == database_key
 
 
 def test_every_parameter_is_a_securestring_under_its_category_key(stack_run):

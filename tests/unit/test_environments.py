@@ -17,6 +17,8 @@ def computed_values(run):
         for key, value in record.outputs.items():
             if isinstance(value, str) and key not in record.inputs and len(value) > 8:
                 placeholders[value] = f"<{label}.{key}>"
+                if key == "arn" and value.rsplit(":", 1)[-1].startswith("prx-"):  # a proxy's resource id
+                    placeholders[value.rsplit(":", 1)[-1]] = f"<{label}.resourceId>"
     return placeholders
 
 

@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from contract.workloads import GATEWAY_ENDPOINT_SERVICES, interface_endpoint_services
+from contract.workloads import GATEWAY_ENDPOINT_SERVICES, WORKLOADS, interface_endpoint_services
 from offline.harness import run_program
 from tests.unit.support import PROJECT_ROOT, resource_by_id
 
@@ -110,11 +110,19 @@ def rule_set(run, type_token):
     return rules
 
 
+PROXY_INGRESS = {("db-proxy", "tcp", 5432, 5432, "function"), ("database", "tcp", 5432, 5432, "db-proxy")}
+PROXY_EGRESS = {("function", "tcp", 5432, 5432, "db-proxy"), ("db-proxy", "tcp", 5432, 5432, "database")}
+
+
+def with_proxy(run):
+    return bool(run.of_type("aws:rds/proxy:Proxy"))
+
+
 def test_ingress_is_exactly_postgres_and_https_from_the_functions(stack_run):
     assert rule_set(stack_run, INGRESS) == {
         ("database", "tcp", 5432, 5432, "function"),
         ("endpoints", "tcp", 443, 443, "function"),
-    }
+    } | (PROXY_INGRESS if with_proxy(stack_run) else set())
 
 
 def test_function_egress_reaches_only_the_database_endpoints_and_s3(stack_run):
@@ -122,7 +130,26 @@ def test_function_egress_reaches_only_the_database_endpoints_and_s3(stack_run):
         ("function", "tcp", 5432, 5432, "database"),
         ("function", "tcp", 443, 443, "endpoints"),
         ("function", "tcp", 443, 443, "prefix-list"),
+    } | (PROXY_EGRESS if with_proxy(stack_run) else set())
+
+
+def test_prod_routes_functions_to_the_database_through_the_proxy_group(runs):
+    prod = runs["prod"]
+    assert rule_set(prod, INGRESS) >= PROXY_INGRESS
+    assert rule_set(prod, EGRESS) >= PROXY_EGRESS
+    assert not any(rule[0] == "db-proxy" for rule in rule_set(runs["dev"], INGRESS) | rule_set(runs["dev"], EGRESS))
+
+
+def test_interface_endpoints_are_the_services_the_code_calls_and_those_the_requirement_names(stack_run):
+    """Lambda ships logs and traces itself: no logs or xray endpoint; SSM, KMS and CloudWatch are required."""
+    region = stack_run.config.values["aws:region"]
+    interface = {
+        e.inputs["serviceName"] for e in stack_run.of_type(ENDPOINT) if e.inputs["vpcEndpointType"] == "Interface"
     }
+    expected = ("kms", "monitoring", "secretsmanager", "sqs", "ssm")
+    assert interface == {f"com.amazonaws.{region}.{s}" for s in expected}
+    for workload_entry in WORKLOADS:
+        assert not {"logs", "xray"} & set(workload_entry.aws_services), workload_entry.key
 
 
 def test_security_groups_declare_no_inline_rules(stack_run):

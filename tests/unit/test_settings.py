@@ -140,3 +140,62 @@ def test_a_missing_archive_names_the_command_that_builds_it(run_stack, tmp_path)
         run_stack("dev", layerArchive=str(tmp_path / "absent.zip"))
     assert "serverless-infra:layerArchive" in str(failure.value)
     assert "nox -s package" in str(failure.value)
+
+
+def test_reservations_must_leave_lambdas_100_unreserved_executions(run_stack):
+    """dev reserves 20 (api) + 5 (worker) + 2 (dlq-analyzer) + 1 (migrator) = 28: a quota of 127 is too small."""
+    error = config_error(run_stack, lambdaConcurrencyQuota=127)
+    assert error.key == "serverless-infra:lambdaConcurrencyQuota"
+    assert "100 unreserved" in str(error)
+    assert "at least 128" in str(error)
+    assert "L-B99A9384" in str(error)
+
+
+def test_a_quota_that_leaves_exactly_100_unreserved_is_accepted(run_stack):
+    assert run_stack("dev", lambdaConcurrencyQuota=128).of_type("aws:lambda/function:Function")
+
+
+def test_prods_reservations_need_the_quota_raise_it_declares(run_stack):
+    with pytest.raises(ProgramError) as failure:
+        run_stack("prod", lambdaConcurrencyQuota=1000)
+    cause = failure.value.__cause__
+    assert cause.key == "serverless-infra:lambdaConcurrencyQuota"
+    assert "at least 1223" in str(cause)
+
+
+def test_too_many_direct_connections_for_the_instance_need_the_proxy(run_stack):
+    """1,100 API environments, each with a writer and a reader connection, exceed a db.t4g.small."""
+    with pytest.raises(ProgramError) as failure:
+        run_stack("prod", dbProxy=False)
+    cause = failure.value.__cause__
+    assert cause.key == "serverless-infra:dbProxy"
+    assert "db.t4g.small" in str(cause)
+
+
+def test_the_proxy_authenticates_with_iam_only(run_stack):
+    error = config_error(run_stack, dbProxy=True, dbIamAuth=False)
+    assert error.key == "serverless-infra:dbProxy"
+    assert "dbIamAuth" in str(error)
+
+
+def test_an_instance_class_without_a_known_memory_is_refused(run_stack):
+    error = config_error(run_stack, dbInstanceClass="db.x9.huge")
+    assert error.key == "serverless-infra:dbInstanceClass"
+
+
+@pytest.mark.parametrize(("allocated", "maximum"), [(100, 109), (20, 21), (100, 100)])
+def test_the_storage_ceiling_must_be_ten_percent_above_the_allocation(run_stack, allocated, maximum):
+    """RDS refuses a maximum storage threshold less than 10% above the allocated storage."""
+    error = config_error(run_stack, dbAllocatedStorageGb=allocated, dbMaxAllocatedStorageGb=maximum)
+    assert error.key == "serverless-infra:dbMaxAllocatedStorageGb"
+    assert "10%" in str(error)
+
+
+def test_a_ceiling_exactly_ten_percent_above_is_accepted(run_stack):
+    assert run_stack("dev", dbAllocatedStorageGb=100, dbMaxAllocatedStorageGb=110).of_type("aws:rds/instance:Instance")
+
+
+def test_the_dead_letter_queue_must_keep_messages_longer_than_the_queue(run_stack):
+    error = config_error(run_stack, queueRetentionDays=14, dlqRetentionDays=14)
+    assert error.key == "serverless-infra:dlqRetentionDays"
+    assert "enqueue time" in str(error)

@@ -32,6 +32,15 @@ class Route:
     write: bool = False
     cache_key: tuple[str, ...] = ()  # method.request.* parameters that vary the cached response
 
+    @property
+    def method_path(self) -> str:
+        """The stage-settings path of this method: the resource path with each '/' escaped as '~1'.
+
+        ``orders/{order_id}`` GET is ``~1orders~1{order_id}/GET``; an unescaped path names no method,
+        so its settings would never apply. https://docs.aws.amazon.com/apigateway/latest/api/patch-operations.html
+        """
+        return f"~1{self.path.replace('/', '~1')}/{self.method}"
+
 
 ROUTES = (
     Route("health", "GET", api_key=False),
@@ -200,14 +209,18 @@ class Api(pulumi.ComponentResource):
 
     def _method_settings(self, args: ApiArgs) -> None:
         settings, namer = args.settings, args.namer
-        child = pulumi.ResourceOptions(parent=self)
-        aws.apigateway.MethodSettings(
+        # Every MethodSettings is an UpdateStage call on the same stage: one at a time, the stage-wide
+        # settings first, so concurrent updates cannot conflict and the overrides are applied last.
+        previous: pulumi.Resource = aws.apigateway.MethodSettings(
             namer.name("api-settings", "all"),
             rest_api=self.rest_api.id,
             stage_name=self.stage.stage_name,
             method_path="*/*",
             settings=aws.apigateway.MethodSettingsSettingsArgs(
-                metrics_enabled=True,
+                # Detailed per-method metrics are billed as custom metrics; the stage's default API
+                # metrics (Count, Latency, 4XX/5XX, cache hits) and the access logs remain.
+                # https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-metrics-and-dimensions.html
+                metrics_enabled=False,
                 logging_level="ERROR",
                 data_trace_enabled=False,  # full request logging would write bodies (customer data) to logs
                 throttling_rate_limit=settings.rate_limit,
@@ -215,18 +228,18 @@ class Api(pulumi.ComponentResource):
                 caching_enabled=False,
                 cache_data_encrypted=True,
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         for route in ROUTES:
             if not (route.cached or route.write):
                 continue
-            aws.apigateway.MethodSettings(
+            previous = aws.apigateway.MethodSettings(
                 namer.name("api-settings", f"{_slug(route.path)}-{route.method.lower()}"),
                 rest_api=self.rest_api.id,
                 stage_name=self.stage.stage_name,
-                method_path=f"{route.path}/{route.method}",
+                method_path=route.method_path,
                 settings=aws.apigateway.MethodSettingsSettingsArgs(
-                    metrics_enabled=True,
+                    metrics_enabled=False,
                     logging_level="ERROR",
                     data_trace_enabled=False,
                     throttling_rate_limit=settings.write_rate_limit if route.write else settings.rate_limit,
@@ -239,7 +252,7 @@ class Api(pulumi.ComponentResource):
                     require_authorization_for_cache_control=True,
                     unauthorized_cache_control_header_strategy="FAIL_WITH_403",
                 ),
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[previous]),
             )
 
     def _usage_plan(self, args: ApiArgs) -> None:

@@ -2,20 +2,31 @@
 
 Each rule names the policy-pack control it mirrors (same concern), so a finding in either place
 points to the same remediation. The recorder and delivery channel are opt-in (``configRecorder``):
-an account and region can have only one, often owned by a central team.
+an account and region can have only one, often owned by a central team. Rules evaluate nothing
+without a recorder, so they are deployed only with this stack's recorder or where one is declared
+present (``configRecorderExists``); otherwise the stack leaves them out and says so.
+https://docs.aws.amazon.com/config/latest/developerguide/evaluate-config.html
+
+The recorder's role (a role of the stack's, not the service-linked one) is what delivers to the
+artifact bucket, so it may write there, under the channel's prefix only, and encrypt with the
+artifacts key through S3. https://docs.aws.amazon.com/config/latest/developerguide/s3-bucket-policy.html
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from contract.naming import REQUIRED_TAG_KEYS
-from serverless_infra.iam import AccountContext, assume_role_policy
+from serverless_infra.components.keys import CONFIG_ROLE
+from serverless_infra.iam import AccountContext, assume_role_policy, document, statement
 from serverless_infra.naming import Namer
+
+DELIVERY_PREFIX = "aws-config"
 
 
 @dataclass(frozen=True)
@@ -66,15 +77,30 @@ class ComplianceArgs:
     backup_retention_days: int
     create_recorder: bool
     delivery_bucket: pulumi.Input[str]
+    delivery_bucket_arn: pulumi.Input[str]
+    delivery_key_arn: pulumi.Input[str]  # the artifact bucket's key; delivered objects are encrypted with it
+    recorder_exists: bool = False  # a recorder this stack does not own already records the account
 
 
 class Compliance(pulumi.ComponentResource):
     """Config rules, and (opt-in) the recorder that feeds them."""
 
+    rules: list[aws.cfg.Rule]
+
     def __init__(self, name: str, args: ComplianceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("serverless-infra:index:Compliance", name, None, opts)
         namer = args.namer
         depends_on = self._recorder(args) if args.create_recorder else []
+        if not (args.create_recorder or args.recorder_exists):
+            pulumi.log.warn(
+                "AWS Config rules left out: the stack neither creates a configuration recorder "
+                "(serverless-infra:configRecorder) nor declares one present in the account "
+                "(serverless-infra:configRecorderExists); set one of them to deploy the rules",
+                resource=self,
+            )
+            self.rules = []
+            self.register_outputs({"rules": []})
+            return
         self.rules = [
             aws.cfg.Rule(
                 namer.name("config-rule", spec.identifier.lower().replace("_", "-")),
@@ -90,17 +116,24 @@ class Compliance(pulumi.ComponentResource):
 
     def _recorder(self, args: ComplianceArgs) -> list[pulumi.Resource]:
         namer, child = args.namer, pulumi.ResourceOptions(parent=self)
+        account = args.account
         role = aws.iam.Role(
-            namer.name("role", "config"),
-            name=namer.name("role", "config"),
-            description="Lets AWS Config record resource configuration",
-            assume_role_policy=assume_role_policy("config.amazonaws.com", args.account),
+            namer.name("role", CONFIG_ROLE),
+            name=namer.name("role", CONFIG_ROLE),
+            description="Lets AWS Config record resource configuration and deliver it to the artifact bucket",
+            assume_role_policy=assume_role_policy("config.amazonaws.com", account),
             opts=child,
         )
-        aws.iam.RolePolicyAttachment(
-            namer.name("role-policy-attachment", "config"),
+        managed = aws.iam.RolePolicyAttachment(
+            namer.name("role-policy-attachment", CONFIG_ROLE),
             role=role.name,
-            policy_arn=f"arn:{args.account.partition}:iam::aws:policy/service-role/AWS_ConfigRole",
+            policy_arn=f"arn:{account.partition}:iam::aws:policy/service-role/AWS_ConfigRole",
+            opts=child,
+        )
+        delivery = aws.iam.RolePolicy(
+            namer.name("role-policy", CONFIG_ROLE),
+            role=role.id,
+            policy=document(*delivery_statements(args)),
             opts=child,
         )
         recorder = aws.cfg.Recorder(
@@ -108,14 +141,17 @@ class Compliance(pulumi.ComponentResource):
             name=namer.name("config-recorder"),
             role_arn=role.arn,
             recording_group=aws.cfg.RecorderRecordingGroupArgs(all_supported=True, include_global_resource_types=False),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[managed]),
         )
+        # A delivery channel needs the recorder; the recorder starts only once a channel exists.
+        # https://docs.aws.amazon.com/config/latest/APIReference/API_PutDeliveryChannel.html
         channel = aws.cfg.DeliveryChannel(
             namer.name("config-delivery-channel"),
             name=namer.name("config-delivery-channel"),
             s3_bucket_name=args.delivery_bucket,
-            s3_key_prefix="aws-config",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[recorder]),
+            s3_key_prefix=DELIVERY_PREFIX,
+            s3_kms_key_arn=args.delivery_key_arn,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[recorder, delivery]),
         )
         status = aws.cfg.RecorderStatus(
             namer.name("config-recorder-status"),
@@ -124,3 +160,26 @@ class Compliance(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[channel]),
         )
         return [status]
+
+
+def delivery_statements(args: ComplianceArgs) -> list[dict[str, Any]]:
+    """What the recorder's role needs to deliver: the bucket check, PutObject under its prefix, the key."""
+    account = args.account
+    objects = pulumi.Output.concat(
+        args.delivery_bucket_arn, f"/{DELIVERY_PREFIX}/AWSLogs/{account.account_id}/Config/*"
+    )
+    return [
+        statement("CheckDeliveryBucket", ("s3:GetBucketAcl", "s3:ListBucket"), [args.delivery_bucket_arn]),
+        statement(
+            "DeliverConfiguration",
+            ("s3:PutObject",),
+            [objects],
+            condition={"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}},
+        ),
+        statement(
+            "EncryptDeliveries",
+            ("kms:Decrypt", "kms:GenerateDataKey"),
+            [args.delivery_key_arn],
+            condition={"StringEquals": {"kms:ViaService": account.service_endpoint("s3")}},
+        ),
+    ]

@@ -2,15 +2,18 @@
 
 Each role grants exactly what its workload's code calls (``contract.workloads``) plus what Lambda
 itself needs (logs, traces, VPC network interfaces). Functions run only in the private application
-subnets. The API alias keeps provisioned concurrency warm and Application Auto Scaling tracks its
-utilisation; the queue worker and DLQ analyzer are fed by event source mappings with partial
-batch responses; the migrator runs once per deployment of new code.
+subnets. Code and layer deploy from the versioned artifact bucket, keyed by content hash. The API
+alias keeps provisioned concurrency warm and Application Auto Scaling tracks its utilisation; the
+queue worker is fed by an event source mapping with partial batch responses; the DLQ analyzer runs
+on a schedule and only peeks at the dead-letter queue; the migrator runs once per deployment of new
+code.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,17 +24,24 @@ import pulumi_aws as aws
 
 from contract.parameters import Category
 from contract.workloads import QUEUE_CONSUMER_ACTIONS, WORKLOADS, DatabaseAccess, Workload
+from serverless_infra.components.artifacts import Artifacts
 from serverless_infra.components.database import Database
 from serverless_infra.components.keys import KeyPurpose, Keys, purpose_of
 from serverless_infra.components.messaging import Messaging
 from serverless_infra.iam import AccountContext, assume_role_policy, document, statement
 from serverless_infra.naming import Namer
-from serverless_infra.settings import Settings
+from serverless_infra.settings import DLQ_ANALYZER_TIMEOUT_S, Settings
 
 RUNTIME = "python3.12"
 ARCHITECTURE = "arm64"
 ALIAS = "live"
 METRICS_NAMESPACE = "ServerlessInfra"
+CA_BUNDLE_IN_LAYER = "python/certs/rds-global-bundle.pem"
+"""Where offline/package.py puts the RDS CA bundle; the functions verify-full against /opt/{this}."""
+SCHEDULES = {"dlq-analyzer": "rate(5 minutes)"}
+"""Workloads EventBridge invokes on a schedule (rather than an event source or a caller)."""
+DEAD_LETTER_READ_ACTIONS = ("sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")
+"""Queue actions a workload may declare to peek at the dead-letter queue (never sqs:DeleteMessage)."""
 
 
 class ArtifactMissingError(pulumi.RunError):
@@ -58,6 +68,7 @@ class FunctionsArgs:
     parameter_paths: Mapping[Category, str]
     messaging: Messaging
     database: Database
+    artifacts: Artifacts  # the versioned bucket the code and layer archives deploy from
 
 
 class Functions(pulumi.ComponentResource):
@@ -74,12 +85,18 @@ class Functions(pulumi.ComponentResource):
         namer, settings = args.namer, args.settings
         code = _archive(args.project_root, settings.function_archive, "functionArchive")
         layer_archive = _archive(args.project_root, settings.layer_archive, "layerArchive")
+        _check_ca_bundle(layer_archive, settings.layer_archive)
         self.code_hash = _sha256(code)
+        layer_hash = _sha256(layer_archive)
+        self.code_object = self._upload("function", code, self.code_hash)
+        layer_object = self._upload("layer", layer_archive, layer_hash)
         self.layer = aws.lambda_.LayerVersion(
             namer.name("layer", "dependencies"),
             layer_name=namer.name("layer", "dependencies"),
-            code=pulumi.FileArchive(str(layer_archive)),
-            source_code_hash=_sha256(layer_archive),
+            s3_bucket=layer_object.bucket,
+            s3_key=layer_object.key,
+            s3_object_version=layer_object.version_id,
+            source_code_hash=layer_hash,
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[ARCHITECTURE],
             description="Third-party libraries of the functions (function/requirements.txt)",
@@ -90,7 +107,25 @@ class Functions(pulumi.ComponentResource):
             self._function(workload, code)
         self._provisioned_concurrency()
         self._event_sources()
+        self._schedules()
         self.register_outputs({key: fn.name for key, fn in self.functions.items()})
+
+    def _upload(self, kind: str, archive: Path, digest: str) -> aws.s3.BucketObjectv2:
+        """Upload an archive to the artifact bucket under a key derived from its content.
+
+        A new archive is a new key, so every deployed version stays addressable; the bucket is
+        versioned and keeps a replaced object's noncurrent version for artifactNoncurrentVersionDays.
+        """
+        artifacts = self._args.artifacts
+        return aws.s3.BucketObjectv2(
+            self._args.namer.name("artifact", kind),
+            bucket=artifacts.bucket.id,
+            key=f"lambda/{kind}-{digest}.zip",
+            source=pulumi.FileAsset(str(archive)),
+            content_type="application/zip",
+            # Versioning, encryption and the bucket policy first: the object gets a version id and SSE-KMS.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[artifacts]),
+        )
 
     # -- one workload -------------------------------------------------------------------------
     def _function(self, workload: Workload, code: Path) -> None:
@@ -126,7 +161,9 @@ class Functions(pulumi.ComponentResource):
             runtime=RUNTIME,
             architectures=[ARCHITECTURE],
             handler=workload.handler,
-            code=pulumi.FileArchive(str(code)),
+            s3_bucket=self.code_object.bucket,
+            s3_key=self.code_object.key,
+            s3_object_version=self.code_object.version_id,
             source_code_hash=self.code_hash,
             layers=[self.layer.arn],
             memory_size=size.memory_mb,
@@ -162,15 +199,12 @@ class Functions(pulumi.ComponentResource):
 
     def _size(self, workload: Workload) -> FunctionSize:
         settings = self._args.settings
+        reserved = settings.reserved_concurrency
         sizes = {
-            "api": FunctionSize(
-                settings.compute.memory_mb, settings.compute.timeout_s, settings.compute.reserved_concurrency
-            ),
-            "worker": FunctionSize(
-                settings.worker.memory_mb, settings.worker.timeout_s, settings.worker.max_concurrency
-            ),
-            "dlq-analyzer": FunctionSize(256, 60, 2),
-            "migrator": FunctionSize(512, settings.migrator_timeout_s, 1),  # one migration at a time
+            "api": FunctionSize(settings.compute.memory_mb, settings.compute.timeout_s, reserved["api"]),
+            "worker": FunctionSize(settings.worker.memory_mb, settings.worker.timeout_s, reserved["worker"]),
+            "dlq-analyzer": FunctionSize(256, DLQ_ANALYZER_TIMEOUT_S, reserved["dlq-analyzer"]),
+            "migrator": FunctionSize(512, settings.migrator_timeout_s, reserved["migrator"]),
         }
         return sizes[workload.key]
 
@@ -186,6 +220,8 @@ class Functions(pulumi.ComponentResource):
         }
         if "sqs:SendMessage" in workload.aws_actions:
             variables["ORDERS_QUEUE_URL"] = self._args.messaging.queue.url
+        if "sqs:ReceiveMessage" in workload.aws_actions:
+            variables["DEAD_LETTER_QUEUE_URL"] = self._args.messaging.dead_letter_queue.url
         if workload.database_access is DatabaseAccess.MASTER:
             variables["DB_MASTER_SECRET_ARN"] = self._args.database.master_secret_arn
         return variables
@@ -228,6 +264,8 @@ class Functions(pulumi.ComponentResource):
             if grant is None:
                 raise ValueError(f"workload {workload.key!r} declares {action}, for which no IAM grant is defined")
             statements += grant(self, workload)
+        if set(workload.aws_actions) & set(DEAD_LETTER_READ_ACTIONS):
+            statements.append(self._decrypt_queue("DecryptDeadLetters"))
         if workload.consumes:
             statements += self._consume(workload.consumes)
         return statements
@@ -267,22 +305,38 @@ class Functions(pulumi.ComponentResource):
         queue = {"orders": args.messaging.queue, "orders-dlq": args.messaging.dead_letter_queue}[queue_name]
         return [
             statement("ConsumeOwnQueue", QUEUE_CONSUMER_ACTIONS, [queue.arn]),
-            statement(
-                "DecryptOwnQueue",
-                ("kms:Decrypt",),
-                [args.keys.arn(KeyPurpose.MESSAGING)],
-                condition={"StringEquals": {"kms:ViaService": args.account.service_endpoint("sqs")}},
-            ),
+            self._decrypt_queue("DecryptOwnQueue"),
         ]
 
+    def _decrypt_queue(self, sid: str) -> dict[str, Any]:
+        """Reading an SSE-KMS queue needs kms:Decrypt of its key, which SQS asks for on the reader's behalf."""
+        args = self._args
+        return statement(
+            sid,
+            ("kms:Decrypt",),
+            [args.keys.arn(KeyPurpose.MESSAGING)],
+            condition={"StringEquals": {"kms:ViaService": args.account.service_endpoint("sqs")}},
+        )
+
     def _connect_to_database(self, workload: Workload) -> list[dict[str, Any]]:
+        """rds-db:connect as the writer and reader roles: on the proxy when there is one, else per instance.
+
+        Through RDS Proxy the resource is the proxy's id (prx-...), not the instance's.
+        https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-connecting.html
+        """
         args, account = self._args, self._args.account
-        db = args.settings.database
+        db, database = args.settings.database, args.database
         base = f"arn:{account.partition}:rds-db:{account.region}:{account.account_id}:dbuser:"
-        resources = [pulumi.Output.concat(base, args.database.primary.resource_id, "/", db.writer_user)]
-        resources += [
-            pulumi.Output.concat(base, replica.resource_id, "/", db.reader_user) for replica in args.database.replicas
-        ]
+        if database.proxy_resource_id is not None:
+            resources = [
+                pulumi.Output.concat(base, database.proxy_resource_id, "/", user)
+                for user in (db.writer_user, db.reader_user)
+            ]
+        else:
+            resources = [pulumi.Output.concat(base, database.primary.resource_id, "/", db.writer_user)]
+            resources += [
+                pulumi.Output.concat(base, replica.resource_id, "/", db.reader_user) for replica in database.replicas
+            ]
         return [statement("ConnectAsApplicationRoles", ("rds-db:connect",), resources)]
 
     def _read_master_secret(self, _: Workload) -> list[dict[str, Any]]:
@@ -315,7 +369,7 @@ class Functions(pulumi.ComponentResource):
             return
         child = pulumi.ResourceOptions(parent=self)
         function, alias = self.functions["api"], self.aliases["api"]
-        aws.lambda_.ProvisionedConcurrencyConfig(
+        provisioned = aws.lambda_.ProvisionedConcurrencyConfig(
             namer.name("provisioned-concurrency", "api"),
             function_name=function.name,
             qualifier=alias.name,
@@ -331,7 +385,10 @@ class Functions(pulumi.ComponentResource):
             resource_id=pulumi.Output.concat("function:", function.name, ":", alias.name),
             min_capacity=compute.provisioned_concurrency_min,
             max_capacity=compute.provisioned_concurrency_max,
-            opts=child,
+            # Registered after the alias has its provisioned concurrency, so the two never write the
+            # alias's configuration at once; from then on the autoscaler owns the number.
+            # https://docs.aws.amazon.com/lambda/latest/dg/provisioned-concurrency.html
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[provisioned]),
         )
         aws.appautoscaling.Policy(
             namer.name("scaling-policy", "api"),
@@ -352,13 +409,13 @@ class Functions(pulumi.ComponentResource):
         )
 
     def _event_sources(self) -> None:
+        """An SQS event source mapping for each workload that consumes a queue (contract.workloads)."""
         args, namer = self._args, self._args.namer
         worker = args.settings.worker
-        sources = {
-            "worker": (args.messaging.queue, worker.batch_size, worker.batching_window_s, worker.max_concurrency),
-            "dlq-analyzer": (args.messaging.dead_letter_queue, 10, 0, 2),
-        }
-        for key, (queue, batch_size, window, concurrency) in sources.items():
+        batching = {"orders": (worker.batch_size, worker.batching_window_s, worker.max_concurrency)}
+        queues = {"orders": args.messaging.queue}
+        for key, consumed in ((w.key, w.consumes) for w in WORKLOADS if w.consumes):
+            queue, (batch_size, window, concurrency) = queues[consumed], batching[consumed]
             aws.lambda_.EventSourceMapping(
                 namer.name("event-source", key),
                 event_source_arn=queue.arn,
@@ -371,8 +428,43 @@ class Functions(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.roles[key]]),
             )
 
+    def _schedules(self) -> None:
+        """An EventBridge rule per scheduled workload, targeting its alias, allowed to invoke it."""
+        namer = self._args.namer
+        for key, expression in SCHEDULES.items():
+            alias = self.aliases[key]
+            rule = aws.cloudwatch.EventRule(
+                namer.name("event-rule", key),
+                name=namer.name("event-rule", key),
+                description=f"Invokes {namer.name('function', key)} {expression}",
+                schedule_expression=expression,
+                state="ENABLED",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            permission = aws.lambda_.Permission(
+                namer.name("permission", f"{key}-schedule"),
+                action="lambda:InvokeFunction",
+                function=self.functions[key].name,
+                qualifier=alias.name,
+                principal="events.amazonaws.com",
+                source_arn=rule.arn,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            aws.cloudwatch.EventTarget(
+                namer.name("event-target", key),
+                rule=rule.name,
+                target_id=key,
+                arn=alias.arn,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
+            )
+
     def run_migrations(self, depends_on: Sequence[pulumi.Resource]) -> aws.lambda_.Invocation:
-        """Invoke the migrator once per code change, after the database and parameters exist."""
+        """Invoke the migrator once per code change, after everything it reaches exists.
+
+        ``depends_on`` names what it needs beyond its function: the network (VPC endpoints, security
+        group rules), the database (primary, master secret version, proxy and its target) and the
+        parameters it reads.
+        """
         namer = self._args.namer
         return aws.lambda_.Invocation(
             namer.name("invocation", "migrator"),
@@ -384,12 +476,23 @@ class Functions(pulumi.ComponentResource):
         )
 
 
+def _peek_dead_letters(action: str) -> Callable[[Functions, Workload], list[dict[str, Any]]]:
+    """The grant of one declared dead-letter queue action, on the dead-letter queue only."""
+
+    def grant(functions: Functions, _: Workload) -> list[dict[str, Any]]:
+        queue = functions._args.messaging.dead_letter_queue
+        return [statement("DeadLetterQueue" + action.split(":", 1)[1], (action,), [queue.arn])]
+
+    return grant
+
+
 _GRANTS: dict[str, Callable[[Functions, Workload], list[dict[str, Any]]]] = {
     "ssm:GetParametersByPath": Functions._read_parameters,
     "sqs:SendMessage": Functions._send_orders,
     "rds-db:connect": Functions._connect_to_database,
     "secretsmanager:GetSecretValue": Functions._read_master_secret,
     "cloudwatch:PutMetricData": Functions._put_metrics,
+    **{action: _peek_dead_letters(action) for action in DEAD_LETTER_READ_ACTIONS},
 }
 """How each AWS action a workload declares is granted. A declared action missing here is an error."""
 
@@ -401,6 +504,27 @@ def _archive(root: Path, configured: str, key: str) -> Path:
             f"serverless-infra:{key}: {configured} does not exist; build it with `python3 -m nox -s package`"
         )
     return path
+
+
+def _check_ca_bundle(layer: Path, configured: str) -> None:
+    """The functions verify the database's certificate against the RDS CA bundle the layer carries.
+
+    A layer built without ``--rds-ca-bundle``/``--fetch-rds-ca`` has none, and every function would
+    fail TLS verify-full. ``pulumi up`` refuses it; a preview (and the offline gate) only warns, so a
+    fresh clone can still preview.
+    """
+    with zipfile.ZipFile(layer) as archive:
+        if CA_BUNDLE_IN_LAYER in archive.namelist():
+            return
+    message = (
+        f"serverless-infra:layerArchive: {configured} has no {CA_BUNDLE_IN_LAYER}, so every function would fail "
+        "TLS verify-full against RDS; rebuild it with `python -m offline.package --rds-ca-bundle PEM` "
+        "(or `--fetch-rds-ca URL --rds-ca-sha256 SHA256`)"
+    )
+    if pulumi.runtime.is_dry_run():
+        pulumi.log.warn(message)
+        return
+    raise ArtifactMissingError(message)
 
 
 def _sha256(path: Path) -> str:

@@ -39,6 +39,7 @@ class KeysArgs:
     namer: Namer
     account: AccountContext
     deletion_window_days: int
+    config_delivery: bool = False  # this stack's AWS Config role writes encrypted objects to the artifact bucket
 
 
 class Keys(pulumi.ComponentResource):
@@ -50,7 +51,7 @@ class Keys(pulumi.ComponentResource):
     def __init__(self, name: str, args: KeysArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("serverless-infra:index:Keys", name, None, opts)
         self.keys, self.aliases = {}, {}
-        for purpose, usage in key_usages(args.namer, args.account).items():
+        for purpose, usage in key_usages(args.namer, args.account, config_delivery=args.config_delivery).items():
             key_name = args.namer.name("kms-key", purpose.value)
             key = aws.kms.Key(
                 key_name,
@@ -87,8 +88,17 @@ _WHAT: Mapping[KeyPurpose, str] = {
 }
 
 
-def key_usages(namer: Namer, account: AccountContext) -> dict[KeyPurpose, KeyUsage]:
-    """Who uses which key: derived from the workload table, so a new reader needs no edit here."""
+CONFIG_ROLE = "config"
+"""Qualifier of AWS Config's role (``role-config``), created by the compliance component."""
+
+
+def key_usages(namer: Namer, account: AccountContext, *, config_delivery: bool = False) -> dict[KeyPurpose, KeyUsage]:
+    """Who uses which key: derived from the workload table, so a new reader needs no edit here.
+
+    ``config_delivery``: AWS Config's delivery channel writes SSE-KMS objects to the artifact bucket
+    with the recorder's role, which therefore encrypts with the artifacts key through S3.
+    https://docs.aws.amazon.com/config/latest/developerguide/s3-kms-key-policy.html
+    """
 
     def role(workload_key: str) -> str:
         (match,) = [w for w in WORKLOADS if w.key == workload_key]
@@ -124,6 +134,9 @@ def key_usages(namer: Namer, account: AccountContext) -> dict[KeyPurpose, KeyUsa
         KeyPurpose.ARTIFACTS: KeyUsage(
             via_services=("s3",),
             decrypting_roles=(),
+            encrypting_roles=(
+                (namer.service_role_arn(CONFIG_ROLE, account.account_id, account.partition),) if config_delivery else ()
+            ),
             # AWS Config's delivery channel (when this stack owns the recorder) writes encrypted objects here.
             service_principals=(("config.amazonaws.com", {"StringEquals": {"aws:SourceAccount": account.account_id}}),),
         ),

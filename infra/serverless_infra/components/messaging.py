@@ -32,6 +32,9 @@ class Messaging(pulumi.ComponentResource):
         self.dead_letter_queue = aws.sqs.Queue(
             namer.name("queue", "orders-dlq"),
             name=namer.name("queue", "orders-dlq"),
+            # The DLQ analyzer peeks (receives without deleting): a message it received stays hidden for
+            # its whole run, so one run never counts a message twice.
+            visibility_timeout_seconds=settings.dlq_visibility_timeout_s,
             message_retention_seconds=settings.dlq_retention_days * DAY_S,
             kms_master_key_id=args.key_arn,
             kms_data_key_reuse_period_seconds=300,

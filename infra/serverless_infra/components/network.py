@@ -3,7 +3,9 @@
 There are no public subnets and no internet gateway unless ``natGateway`` is set: the functions
 reach AWS APIs only through VPC endpoints, so a compromised function has no path to the internet.
 Security groups are the only way in: the database and the endpoints admit only the function
-security group, on 5432 and 443 respectively.
+security group, on 5432 and 443 respectively. With RDS Proxy (``dbProxy``) the proxy has a group of
+its own: functions → proxy on 5432 → database on 5432; the functions keep their direct path to the
+database for the migrator (the proxy admits only IAM-authenticated application roles).
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ class NetworkArgs:
     availability_zones: tuple[str, ...]
     logs_key_arn: pulumi.Input[str]
     log_retention_days: int
+    database_proxy: bool = False  # a security group for RDS Proxy, between the functions and the database
 
 
 class Network(pulumi.ComponentResource):
@@ -111,6 +114,15 @@ class Network(pulumi.ComponentResource):
             vpc_id=self.vpc.id,
             opts=child,
         )
+        self.proxy_security_group: aws.ec2.SecurityGroup | None = None
+        if args.database_proxy:
+            self.proxy_security_group = aws.ec2.SecurityGroup(
+                namer.name("security-group", "db-proxy"),
+                name=namer.name("security-group", "db-proxy"),
+                description="RDS Proxy: PostgreSQL from the functions, to the database only",
+                vpc_id=self.vpc.id,
+                opts=child,
+            )
         self.gateway_endpoints = {
             service: aws.ec2.VpcEndpoint(
                 namer.name("vpc-endpoint", service),
@@ -264,6 +276,42 @@ class Network(pulumi.ComponentResource):
             )
             for service, endpoint in self.gateway_endpoints.items()
         ]
+        if self.proxy_security_group is not None:
+            proxy_sg = self.proxy_security_group
+            rules += [
+                (
+                    "db-proxy-from-function",
+                    proxy_sg,
+                    "ingress",
+                    POSTGRES_PORT,
+                    {"referenced_security_group_id": function_sg.id},
+                    "PostgreSQL from the functions",
+                ),
+                (
+                    "function-to-db-proxy",
+                    function_sg,
+                    "egress",
+                    POSTGRES_PORT,
+                    {"referenced_security_group_id": proxy_sg.id},
+                    "PostgreSQL through RDS Proxy",
+                ),
+                (
+                    "db-proxy-to-database",
+                    proxy_sg,
+                    "egress",
+                    POSTGRES_PORT,
+                    {"referenced_security_group_id": database_sg.id},
+                    "PostgreSQL to the database",
+                ),
+                (
+                    "database-from-db-proxy",
+                    database_sg,
+                    "ingress",
+                    POSTGRES_PORT,
+                    {"referenced_security_group_id": proxy_sg.id},
+                    "PostgreSQL from RDS Proxy",
+                ),
+            ]
         if internet_egress:
             rules.append(
                 (

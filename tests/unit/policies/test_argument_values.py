@@ -12,6 +12,10 @@ from tests.unit.policies.conftest import UNKNOWN_NUMBER, unknown_checking_proxy
 
 # One value AWS accepts and one it refuses for every rule, read off the API references.
 EXAMPLES: dict[tuple[str, str], tuple[Any, Any]] = {
+    (av.SAMPLING_RULE, "ruleName"): ("serverless-infra-staging-api", "serverless-infra-staging-xray-sampling"),
+    (av.SAMPLING_RULE, "priority"): (1000, 10_000),
+    (av.SAMPLING_RULE, "fixedRate"): (0.01, 5),
+    (av.SAMPLING_RULE, "reservoirSize"): (1, -1),
     (av.QUEUE, "visibilityTimeoutSeconds"): (43_200, 43_201),
     (av.QUEUE, "messageRetentionSeconds"): (60, 59),
     (av.QUEUE, "receiveWaitTimeSeconds"): (20, 21),
