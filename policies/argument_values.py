@@ -11,6 +11,7 @@ reported (fail closed), since every argument listed here is one a program sets a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -48,6 +49,10 @@ def _between(low: float, high: float) -> Callable[[object], bool]:
     return lambda value: isinstance(value, int | float) and not isinstance(value, bool) and low <= value <= high
 
 
+def _length(low: int, high: int) -> Callable[[object], bool]:
+    return lambda value: isinstance(value, str) and low <= len(value) <= high
+
+
 def _one_of(values: frozenset[object]) -> Callable[[object], bool]:
     return lambda value: value in values or str(value) in {str(v) for v in values}
 
@@ -56,7 +61,14 @@ QUEUE = "aws:sqs/queue:Queue"
 FUNCTION = "aws:lambda/function:Function"
 RDS_INSTANCE = "aws:rds/instance:Instance"
 
+XRAY_API = "https://docs.aws.amazon.com/xray/latest/api/API_SamplingRule.html"
+SAMPLING_RULE = "aws:xray/samplingRule:SamplingRule"
+
 RULES: tuple[ArgumentRule, ...] = (
+    ArgumentRule(SAMPLING_RULE, ("ruleName",), "1 to 32 characters", _length(1, 32), XRAY_API),
+    ArgumentRule(SAMPLING_RULE, ("priority",), "1 to 9,999", _between(1, 9999), XRAY_API),
+    ArgumentRule(SAMPLING_RULE, ("fixedRate",), "0 to 1", _between(0, 1), XRAY_API),
+    ArgumentRule(SAMPLING_RULE, ("reservoirSize",), "0 or more", _between(0, math.inf), XRAY_API),
     ArgumentRule(QUEUE, ("visibilityTimeoutSeconds",), "0 to 43,200 seconds", _between(0, 43_200), SQS_API),
     ArgumentRule(QUEUE, ("messageRetentionSeconds",), "60 to 1,209,600 seconds", _between(60, 1_209_600), SQS_API),
     ArgumentRule(QUEUE, ("receiveWaitTimeSeconds",), "0 to 20 seconds", _between(0, 20), SQS_API),

@@ -39,6 +39,8 @@ SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 LEGACY_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+PROXY = "aws:rds/proxy:Proxy"
+PROXY_TARGET = "aws:rds/proxyTarget:ProxyTarget"
 OPEN_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
 
 NO_PUBLIC_INGRESS = Control(
@@ -162,36 +164,65 @@ DATABASE_INGRESS = Control(
     name="database-ingress-from-functions-only",
     concern="network",
     kind=Kind.SECURITY,
-    description="A database's security groups admit traffic only from the functions' security group.",
+    description=(
+        "A database's security groups admit traffic only from the functions' security group, or from the "
+        "security group of an RDS Proxy in front of it, which in turn admits only the functions."
+    ),
     severity=Severity.CRITICAL,
-    remediation="Replace CIDR-based or other-group ingress on the database security group with one rule whose "
-    "referenced_security_group_id is the function security group.",
-    resource_types=(RDS_INSTANCE, SECURITY_GROUP, INGRESS_RULE, LEGACY_RULE, FUNCTION),
+    remediation="Replace CIDR-based or other-group ingress on the database (or proxy) security group with one rule "
+    "whose referenced_security_group_id is the function (or proxy) security group.",
+    resource_types=(RDS_INSTANCE, SECURITY_GROUP, INGRESS_RULE, LEGACY_RULE, FUNCTION, PROXY),
 )
+
+
+def _proxy_groups(stack: Stack, database: PolicyResource) -> list[PolicyResource]:
+    """The security groups of the RDS Proxies whose target is ``database``."""
+    proxies = [
+        proxy
+        for target in stack.of_type(PROXY_TARGET)
+        if any(db.urn == database.urn for db in stack.deps(target, "dbInstanceIdentifier", RDS_INSTANCE))
+        for proxy in stack.deps(target, "dbProxyName", PROXY)
+    ]
+    return [group for proxy in proxies for group in stack.deps(proxy, "vpcSecurityGroupIds", SECURITY_GROUP)]
 
 
 def _database_ingress(_: Control, stack: Stack) -> Iterator[tuple[str, str]]:
     function_groups = {
         group.urn for f in stack.of_type(FUNCTION) for group in stack.deps(f, "vpcConfig", SECURITY_GROUP)
     }
+    # A group shared by a primary and its replicas may admit the proxy in front of any of them.
+    allowed: dict[str, set[str]] = {}
+    database_groups: dict[str, PolicyResource] = {}
     for database in stack.of_type(RDS_INSTANCE):
+        proxy_groups = _proxy_groups(stack, database)
+        yield from _ingress_only_from(stack, proxy_groups, function_groups, "the proxy")
         groups = stack.deps(database, "vpcSecurityGroupIds", SECURITY_GROUP)
         if not groups and not items(get(database.props, "vpcSecurityGroupIds")):
             yield "the database has no security group of its own (it would use the VPC default group)", database.urn
         for group in groups:
-            for rule in stack.referrers(group, "securityGroupId", INGRESS_RULE, LEGACY_RULE):
-                if rule.resource_type == LEGACY_RULE and get(rule.props, "type") != "ingress":
-                    continue
-                prop = "referencedSecurityGroupId" if rule.resource_type == INGRESS_RULE else "sourceSecurityGroupId"
-                sources = stack.deps(rule, prop, SECURITY_GROUP)
-                if not sources or any(source.urn not in function_groups for source in sources):
-                    yield (
-                        "an ingress rule on the database security group admits a source other than the functions",
-                        rule.urn,
-                    )
-            for rule in items(get(group.props, "ingress")):
-                if rule is not MISSING:
-                    yield "the database security group has inline ingress rules; use one rule per source", group.urn
+            database_groups[group.urn] = group
+            allowed.setdefault(group.urn, set(function_groups)).update(g.urn for g in proxy_groups)
+    for urn, group in database_groups.items():
+        yield from _ingress_only_from(stack, [group], allowed[urn], "the database")
+
+
+def _ingress_only_from(
+    stack: Stack, groups: list[PolicyResource], allowed: set[str], what: str
+) -> Iterator[tuple[str, str]]:
+    for group in groups:
+        for rule in stack.referrers(group, "securityGroupId", INGRESS_RULE, LEGACY_RULE):
+            if rule.resource_type == LEGACY_RULE and get(rule.props, "type") != "ingress":
+                continue
+            prop = "referencedSecurityGroupId" if rule.resource_type == INGRESS_RULE else "sourceSecurityGroupId"
+            sources = stack.deps(rule, prop, SECURITY_GROUP)
+            if not sources or any(source.urn not in allowed for source in sources):
+                yield (
+                    f"an ingress rule on {what} security group admits a source other than the functions",
+                    rule.urn,
+                )
+        for rule in items(get(group.props, "ingress")):
+            if rule is not MISSING:
+                yield f"{what} security group has inline ingress rules; use one rule per source", group.urn
 
 
 ENDPOINTS = Control(

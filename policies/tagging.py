@@ -22,6 +22,7 @@ TAGGABLE_TYPES = (
     "aws:apigateway/stage:Stage",
     "aws:apigateway/usagePlan:UsagePlan",
     "aws:cfg/rule:Rule",
+    "aws:cloudwatch/eventRule:EventRule",
     "aws:cloudwatch/logGroup:LogGroup",
     "aws:cloudwatch/metricAlarm:MetricAlarm",
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
@@ -37,11 +38,14 @@ TAGGABLE_TYPES = (
     "aws:iam/policy:Policy",
     "aws:iam/role:Role",
     "aws:kms/key:Key",
+    "aws:lambda/eventSourceMapping:EventSourceMapping",
     "aws:lambda/function:Function",
     "aws:rds/instance:Instance",
     "aws:rds/parameterGroup:ParameterGroup",
+    "aws:rds/proxy:Proxy",
     "aws:rds/subnetGroup:SubnetGroup",
     "aws:s3/bucket:Bucket",
+    "aws:s3/bucketObjectv2:BucketObjectv2",
     "aws:s3/bucketV2:BucketV2",
     "aws:secretsmanager/secret:Secret",
     "aws:sns/topic:Topic",
@@ -49,6 +53,7 @@ TAGGABLE_TYPES = (
     "aws:ssm/parameter:Parameter",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    "aws:xray/samplingRule:SamplingRule",
 )
 
 REQUIRED_TAGS = Control(

@@ -60,3 +60,19 @@ def test_raising_provisioned_concurrency_or_instance_size_past_the_budget_fails_
 def test_outside_prod_the_budget_is_not_checked_by_default(real):
     run = real("dev", dbInstanceClass="db.r7g.xlarge")
     assert "monthly-budget" not in run.failing()
+
+
+def test_given_a_layer_without_the_rds_ca_bundle_when_gated_then_a_warning_is_reported_and_the_verdict_stands(real):
+    """As `pulumi preview` does: the warning is printed, the offline main job still runs on a fresh clone."""
+    run = real("dev")
+    assert run.code == 0, run.out
+    assert any("rds-global-bundle.pem" in warning for warning in run.report["warnings"])
+    assert "warning: serverless-infra:layerArchive" in run.out
+
+
+@pytest.mark.parametrize(("setting", "value"), [("lambdaConcurrencyQuota", "1000"), ("dbProxy", "false")])
+def test_given_prod_without_what_its_scale_needs_then_the_preview_stops_naming_the_key(real, setting, value):
+    """Settings refuse it before any resource is registered: exit 2 ("could not run"), the key named."""
+    run = real("prod", **{setting: value})
+    assert run.code == 2, run.out
+    assert f"serverless-infra:{setting}" in run.out + run.err
