@@ -60,3 +60,18 @@ def rds_postgres_max_connections(memory_gib: float, usable_fraction: float = RDS
     """RDS for PostgreSQL's default max_connections for a class with ``memory_gib`` of memory."""
     usable_bytes = memory_gib * 1024**3 * usable_fraction
     return min(math.floor(usable_bytes / RDS_MAX_CONNECTIONS_DIVISOR), RDS_MAX_CONNECTIONS_CAP)
+
+
+LOG_RETENTION_DAYS: Final = (
+    *(1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731),
+    *(1096, 1827, 2192, 2557, 2922, 3288, 3653),
+)
+"""The retention periods CloudWatch Logs accepts, in days (0, never expire, aside).
+https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html"""
+
+PERFORMANCE_INSIGHTS_RETENTION_DAYS: Final = (7, *(31 * months for months in range(1, 24)), 731)
+"""7 days (free), a number of months (31 days each) up to 23, or 731 days.
+https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html"""
+
+API_CACHE_CLUSTER_SIZES_GB: Final = ("0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237")
+"""The API Gateway stage cache sizes, in GB. https://docs.aws.amazon.com/apigateway/latest/api/API_CreateStage.html"""

@@ -3,7 +3,9 @@
 - ``build/function.zip``: the ``orders`` package and the shared ``contract`` package.
 - ``build/layer.zip``: ``function/requirements.txt`` installed for the Lambda runtime (Python 3.12
   on arm64, manylinux wheels only) under ``python/``, without the AWS SDK the runtime already has,
-  plus the RDS CA bundle under ``python/certs/`` when one is given.
+  plus the RDS CA bundle under ``python/certs/`` when one is given, followed by the Amazon Trust
+  Services roots that RDS Proxy's certificates chain to (``offline/certs/``, checked against pinned
+  fingerprints), so ``sslmode=verify-full`` works against an instance and against a proxy alike.
 
 Both are reproducible: same inputs, same bytes (sorted entries, fixed timestamps and modes).
 """
@@ -12,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import re
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -28,6 +32,19 @@ LAYER_ZIP = BUILD / "layer.zip"
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath")  # the Lambda Python runtime ships these
 CA_BUNDLE_NAME = "rds-global-bundle.pem"
+PROXY_TRUST_ANCHORS = Path(__file__).resolve().parent / "certs" / "amazon-root-cas.pem"
+AMAZON_ROOT_CA_SHA256 = frozenset(
+    {
+        "8ecde6884f3d87b1125ba31ac3fcb13d7016de7f57cc904fe1cb97c6ae98196e",  # Amazon Root CA 1
+        "1ba5b2aa8c65401a82960118f80bec4f62304d83cec4713a19c39c011ea46db4",  # Amazon Root CA 2
+        "18ce6cfe7bf14e60b2e347b8dfe868cb31d02ebb3ada271569f50343b46db3a4",  # Amazon Root CA 3
+        "e35d28419ed02025cfa69038cd623962458da5c695fbdea3c22b0bfb25897092",  # Amazon Root CA 4
+    }
+)
+"""SHA-256 fingerprints (of the DER certificates) Amazon Trust Services publishes for its roots:
+https://www.amazontrust.com/repository/. RDS Proxy's TLS certificates come from ACM and chain to
+these, not to the RDS CA: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy.howitworks.html"""
+_PEM = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
 REQUIREMENTS = "function/requirements.txt"
 
 
@@ -88,8 +105,26 @@ def build_layer(destination: Path = LAYER_ZIP, ca_bundle: Path | None = None) ->
         if ca_bundle is not None:
             certs = target / "certs"
             certs.mkdir()
-            shutil.copyfile(ca_bundle, certs / CA_BUNDLE_NAME)
+            (certs / CA_BUNDLE_NAME).write_bytes(trust_bundle(ca_bundle))
         return write_zip(destination, _tree(target, "python/"))
+
+
+def trust_bundle(rds_bundle: Path, anchors: Path = PROXY_TRUST_ANCHORS) -> bytes:
+    """The RDS CA bundle followed by the Amazon roots RDS Proxy chains to, each root checked by fingerprint."""
+    found = {
+        hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest(): pem
+        for pem in _PEM.findall(anchors.read_text(encoding="ascii"))
+    }
+    if set(found) != AMAZON_ROOT_CA_SHA256:
+        unexpected = sorted(set(found) - AMAZON_ROOT_CA_SHA256)
+        missing = sorted(AMAZON_ROOT_CA_SHA256 - set(found))
+        raise PackagingError(
+            f"{anchors} does not hold exactly the pinned Amazon roots (unexpected {unexpected}, missing {missing})"
+        )
+    if not _PEM.search(rds_bundle.read_text(encoding="ascii", errors="replace")):
+        raise PackagingError(f"{rds_bundle} holds no PEM certificate")
+    roots = "".join(f"{found[fingerprint]}\n" for fingerprint in sorted(found))
+    return rds_bundle.read_bytes().rstrip(b"\n") + b"\n" + roots.encode("ascii")
 
 
 def prune_installed(target: Path) -> None:

@@ -17,13 +17,8 @@ from dataclasses import dataclass
 
 from pulumi_policy import Severity
 
+from contract import limits
 from policies.rules import MISSING, UNKNOWN, Control, Kind, Resource, resource_policy
-
-LOG_RETENTION_DAYS = frozenset(
-    (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
-)
-PERFORMANCE_INSIGHTS_DAYS = frozenset((7, 731, *(31 * months for months in range(1, 24))))
-CACHE_CLUSTER_SIZES = frozenset(("0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237"))
 
 SQS_API = "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html"
 LAMBDA_API = "https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html"
@@ -62,6 +57,7 @@ FUNCTION = "aws:lambda/function:Function"
 RDS_INSTANCE = "aws:rds/instance:Instance"
 
 XRAY_API = "https://docs.aws.amazon.com/xray/latest/api/API_SamplingRule.html"
+SQS_CREATE_API = "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html"
 SAMPLING_RULE = "aws:xray/samplingRule:SamplingRule"
 
 RULES: tuple[ArgumentRule, ...] = (
@@ -69,6 +65,24 @@ RULES: tuple[ArgumentRule, ...] = (
     ArgumentRule(SAMPLING_RULE, ("priority",), "1 to 9,999", _between(1, 9999), XRAY_API),
     ArgumentRule(SAMPLING_RULE, ("fixedRate",), "0 to 1", _between(0, 1), XRAY_API),
     ArgumentRule(SAMPLING_RULE, ("reservoirSize",), "0 or more", _between(0, math.inf), XRAY_API),
+    ArgumentRule(SAMPLING_RULE, ("serviceName",), "1 to 64 characters", _length(1, 64), XRAY_API),
+    ArgumentRule(RDS_INSTANCE, ("identifier",), "1 to 63 characters", _length(1, 63), RDS_API),
+    ArgumentRule(FUNCTION, ("name",), "1 to 64 characters", _length(1, 64), LAMBDA_API),
+    ArgumentRule(QUEUE, ("name",), "1 to 80 characters", _length(1, 80), SQS_CREATE_API),
+    ArgumentRule(
+        "aws:iam/role:Role",
+        ("name",),
+        "1 to 64 characters",
+        _length(1, 64),
+        "https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html",
+    ),
+    ArgumentRule(
+        "aws:cloudwatch/eventRule:EventRule",
+        ("name",),
+        "1 to 64 characters",
+        _length(1, 64),
+        "https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html",
+    ),
     ArgumentRule(QUEUE, ("visibilityTimeoutSeconds",), "0 to 43,200 seconds", _between(0, 43_200), SQS_API),
     ArgumentRule(QUEUE, ("messageRetentionSeconds",), "60 to 1,209,600 seconds", _between(60, 1_209_600), SQS_API),
     ArgumentRule(QUEUE, ("receiveWaitTimeSeconds",), "0 to 20 seconds", _between(0, 20), SQS_API),
@@ -81,14 +95,14 @@ RULES: tuple[ArgumentRule, ...] = (
         "aws:cloudwatch/logGroup:LogGroup",
         ("retentionInDays",),
         "0 (never expire) or one of CloudWatch Logs' retention values (1, 3, 5, 7, 14, 30, ... 3653 days)",
-        _one_of(frozenset({0, *LOG_RETENTION_DAYS})),
+        _one_of(frozenset({0, *limits.LOG_RETENTION_DAYS})),
         "https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html",
     ),
     ArgumentRule(
         RDS_INSTANCE,
         ("performanceInsightsRetentionPeriod",),
         "7 days, a multiple of 31 up to 713 (months), or 731 days",
-        _one_of(frozenset(PERFORMANCE_INSIGHTS_DAYS)),
+        _one_of(frozenset(limits.PERFORMANCE_INSIGHTS_RETENTION_DAYS)),
         RDS_API,
     ),
     ArgumentRule(RDS_INSTANCE, ("backupRetentionPeriod",), "0 to 35 days", _between(0, 35), RDS_API),
@@ -110,7 +124,7 @@ RULES: tuple[ArgumentRule, ...] = (
         "aws:apigateway/stage:Stage",
         ("cacheClusterSize",),
         "one of 0.5, 1.6, 6.1, 13.5, 28.4, 58.2, 118, 237 (GB)",
-        _one_of(frozenset(CACHE_CLUSTER_SIZES)),
+        _one_of(frozenset(limits.API_CACHE_CLUSTER_SIZES_GB)),
         "https://docs.aws.amazon.com/apigateway/latest/api/API_CreateStage.html",
     ),
 )

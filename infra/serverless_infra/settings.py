@@ -21,30 +21,7 @@ from contract.parameters import PREFIX_PATTERN
 
 T = TypeVar("T")
 
-LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
+_RDS_MASTER_USERNAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _PG_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{1,256}$", re.UNICODE)
 
@@ -303,7 +280,7 @@ def load_settings() -> Settings:
         environment=environment,
         region=region,
         parameter_prefix=read.matching("parameterPrefix", PREFIX_PATTERN, "letters, digits, '_', '.', '-'"),
-        log_retention_days=read.choice("logRetentionDays", LOG_RETENTION_DAYS, int),
+        log_retention_days=read.choice("logRetentionDays", limits.LOG_RETENTION_DAYS, int),
         key_deletion_window_days=read.integer("keyDeletionWindowDays", 7, 30),
         tags=_tags(read),
         network=_network(read),
@@ -414,14 +391,13 @@ def _database(read: ConfigReader) -> DatabaseSettings:
             f"({maximum}) must be at least 10% above dbAllocatedStorageGb ({allocated}), at least "
             f"{-(-allocated * 11 // 10)} GiB (an RDS storage autoscaling rule)",
         )
-    insights = read.integer("dbPerformanceInsightsRetentionDays", 7, 731)
-    if insights != 7 and insights % 31 != 0:
-        raise ConfigError(
-            read.key("dbPerformanceInsightsRetentionDays"), f"must be 7 or a multiple of 31, got {insights}"
-        )
+    insights = read.choice("dbPerformanceInsightsRetentionDays", limits.PERFORMANCE_INSIGHTS_RETENTION_DAYS, int)
     writer = read.matching("dbWriterUser", _PG_IDENTIFIER, identifier)
     reader = read.matching("dbReaderUser", _PG_IDENTIFIER, identifier)
-    master = read.matching("dbMasterUsername", _PG_IDENTIFIER, identifier)
+    # RDS: 1 to 63 letters, digits or underscores, the first a letter (API_CreateDBInstance, MasterUsername).
+    master = read.matching(
+        "dbMasterUsername", _RDS_MASTER_USERNAME, "1 to 63 lower-case letters, digits or _, a letter first"
+    )
     if len({writer, reader, master}) != 3:
         raise ConfigError(read.key("dbReaderUser"), "dbMasterUsername, dbWriterUser and dbReaderUser must all differ")
     iam_auth, proxy = read.boolean("dbIamAuth"), read.boolean("dbProxy")
@@ -536,7 +512,6 @@ def _queue(read: ConfigReader, worker: WorkerSettings) -> QueueSettings:
     )
 
 
-_CACHE_SIZES = ("0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
@@ -561,7 +536,7 @@ def _gateway(read: ConfigReader) -> ApiGatewaySettings:
         rate_limit=rate,
         burst_limit=burst,
         write_rate_limit=write_rate,
-        cache_size_gb=read.choice("apiCacheSizeGb", _CACHE_SIZES, str),
+        cache_size_gb=read.choice("apiCacheSizeGb", limits.API_CACHE_CLUSTER_SIZES_GB, str),
         cache_ttl_s=read.integer("apiCacheTtlS", 0, 3600),
         quota_per_day=read.integer("apiQuotaPerDay", 1, 1_000_000_000),
         custom_domain_name=domain,

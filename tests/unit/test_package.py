@@ -92,3 +92,39 @@ def test_an_installed_tree_keeps_only_what_the_layer_needs(tmp_path: Path) -> No
     package.prune_installed(tmp_path)
     left = sorted(path.relative_to(tmp_path).as_posix() for path in tmp_path.rglob("*") if path.is_file())
     assert left == ["yoyo/__init__.py", "yoyo_migrations-9.0.dist-info/METADATA"]
+
+
+@pytest.fixture
+def rds_bundle(tmp_path: Path) -> Path:
+    """A stand-in for AWS's RDS bundle: any PEM certificate (one of the Amazon roots will do)."""
+    first = package.PROXY_TRUST_ANCHORS.read_text(encoding="ascii").split("-----END CERTIFICATE-----")[0]
+    path = tmp_path / "rds.pem"
+    path.write_text(first[first.index("-----BEGIN") :] + "-----END CERTIFICATE-----\n", encoding="ascii")
+    return path
+
+
+def test_given_an_rds_bundle_then_the_layer_trusts_it_and_the_four_amazon_roots_rds_proxy_chains_to(rds_bundle):
+    import hashlib
+    import ssl
+
+    bundle = package.trust_bundle(rds_bundle).decode("ascii")
+    pems = package._PEM.findall(bundle)
+    assert bundle.startswith(rds_bundle.read_text(encoding="ascii").rstrip("\n"))
+    fingerprints = {hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest() for pem in pems}
+    assert fingerprints == package.AMAZON_ROOT_CA_SHA256
+    assert len(pems) == 5
+
+
+def test_given_a_trust_anchor_file_that_differs_from_the_pins_then_packaging_refuses_it(rds_bundle, tmp_path):
+    anchors = tmp_path / "anchors.pem"
+    text = package.PROXY_TRUST_ANCHORS.read_text(encoding="ascii")
+    anchors.write_text(text[: text.rindex("-----BEGIN CERTIFICATE-----")], encoding="ascii")  # one root dropped
+    with pytest.raises(package.PackagingError, match="missing"):
+        package.trust_bundle(rds_bundle, anchors)
+
+
+def test_given_a_file_without_certificates_as_rds_bundle_then_packaging_names_it(tmp_path):
+    empty = tmp_path / "not-a-bundle.pem"
+    empty.write_text("hello\n", encoding="ascii")
+    with pytest.raises(package.PackagingError, match=r"not-a-bundle\.pem holds no PEM certificate"):
+        package.trust_bundle(empty)

@@ -199,3 +199,19 @@ def test_the_dead_letter_queue_must_keep_messages_longer_than_the_queue(run_stac
     error = config_error(run_stack, queueRetentionDays=14, dlqRetentionDays=14)
     assert error.key == "serverless-infra:dlqRetentionDays"
     assert "enqueue time" in str(error)
+
+
+def test_a_two_year_performance_insights_retention_is_accepted(run_stack):
+    """RDS accepts 7, a number of 31-day months up to 23, or 731 days."""
+    run_stack("dev", dbPerformanceInsightsRetentionDays=731)
+
+
+def test_a_performance_insights_retention_rds_refuses_is_refused(run_stack):
+    error = config_error(run_stack, dbPerformanceInsightsRetentionDays=90)
+    assert error.key == "serverless-infra:dbPerformanceInsightsRetentionDays"
+
+
+def test_a_master_username_must_start_with_a_letter(run_stack):
+    error = config_error(run_stack, dbMasterUsername="_admin")
+    assert error.key == "serverless-infra:dbMasterUsername"
+    assert "a letter first" in str(error)
