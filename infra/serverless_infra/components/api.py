@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from serverless_infra.iam import AccountContext, assume_role_policy, document, statement
+from serverless_infra.iam import AccountContext, statement
 from serverless_infra.naming import Namer
+from serverless_infra.service_role import service_role
 from serverless_infra.settings import ApiGatewaySettings
 
 STAGE = "v1"
@@ -282,19 +283,14 @@ class Api(pulumi.ComponentResource):
 
     def _account_settings(self, args: ApiArgs) -> list[pulumi.Resource]:
         namer, account = args.namer, args.account
-        child = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(
-            namer.name("role", "apigateway-logs"),
-            name=namer.name("role", "apigateway-logs"),
-            description="Lets API Gateway write access and execution logs in this region",
-            assume_role_policy=assume_role_policy("apigateway.amazonaws.com", account),
-            opts=child,
-        )
         logs_arn = f"arn:{account.partition}:logs:{account.region}:{account.account_id}:log-group:"
-        policy = aws.iam.RolePolicy(
-            namer.name("role-policy", "apigateway-logs"),
-            role=role.id,
-            policy=document(
+        logs = service_role(
+            namer,
+            "apigateway-logs",
+            service="apigateway.amazonaws.com",
+            account=account,
+            description="Lets API Gateway write access and execution logs in this region",
+            statements=(
                 statement(
                     "WriteApiGatewayLogs",
                     (
@@ -306,14 +302,14 @@ class Api(pulumi.ComponentResource):
                         "logs:FilterLogEvents",
                     ),
                     [f"{logs_arn}/aws/apigateway/*", f"{logs_arn}API-Gateway-Execution-Logs_*"],
-                )
+                ),
             ),
-            opts=child,
+            parent=self,
         )
         account_settings = aws.apigateway.Account(
             namer.name("apigateway-account"),
-            cloudwatch_role_arn=role.arn,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+            cloudwatch_role_arn=logs.role.arn,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs.policy]),
         )
         return [account_settings]
 

@@ -23,8 +23,9 @@ import pulumi_aws as aws
 
 from contract.naming import REQUIRED_TAG_KEYS
 from serverless_infra.components.keys import CONFIG_ROLE
-from serverless_infra.iam import AccountContext, assume_role_policy, document, statement
+from serverless_infra.iam import AccountContext, statement
 from serverless_infra.naming import Namer
+from serverless_infra.service_role import service_role
 
 DELIVERY_PREFIX = "aws-config"
 
@@ -117,23 +118,20 @@ class Compliance(pulumi.ComponentResource):
     def _recorder(self, args: ComplianceArgs) -> list[pulumi.Resource]:
         namer, child = args.namer, pulumi.ResourceOptions(parent=self)
         account = args.account
-        role = aws.iam.Role(
-            namer.name("role", CONFIG_ROLE),
-            name=namer.name("role", CONFIG_ROLE),
+        config_role = service_role(
+            namer,
+            CONFIG_ROLE,
+            service="config.amazonaws.com",
+            account=account,
             description="Lets AWS Config record resource configuration and deliver it to the artifact bucket",
-            assume_role_policy=assume_role_policy("config.amazonaws.com", account),
-            opts=child,
+            statements=tuple(delivery_statements(args)),
+            parent=self,
         )
+        role, delivery = config_role.role, config_role.policy
         managed = aws.iam.RolePolicyAttachment(
             namer.name("role-policy-attachment", CONFIG_ROLE),
             role=role.name,
             policy_arn=f"arn:{account.partition}:iam::aws:policy/service-role/AWS_ConfigRole",
-            opts=child,
-        )
-        delivery = aws.iam.RolePolicy(
-            namer.name("role-policy", CONFIG_ROLE),
-            role=role.id,
-            policy=document(*delivery_statements(args)),
             opts=child,
         )
         recorder = aws.cfg.Recorder(

@@ -29,8 +29,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from serverless_infra.iam import AccountContext, assume_role_policy, document, statement
+from serverless_infra.iam import AccountContext, statement
 from serverless_infra.naming import Namer, backup_tag
+from serverless_infra.service_role import service_role
 from serverless_infra.settings import DatabaseSettings
 
 LOG_EXPORTS = ("postgresql", "upgrade")
@@ -223,20 +224,16 @@ class Database(pulumi.ComponentResource):
         if args.proxy_security_group_id is None:
             raise ValueError("DatabaseArgs.proxy_security_group_id is required when the proxy is on")
         child = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(
-            namer.name("role", "db-proxy"),
-            name=namer.name("role", "db-proxy"),
-            description="Lets RDS Proxy connect to the primary as the application roles (IAM authentication)",
-            assume_role_policy=assume_role_policy("rds.amazonaws.com", account),
-            opts=child,
-        )
         # End-to-end IAM: the proxy's role needs rds-db:connect on the database for every user clients
         # connect as; no Secrets Manager access (there is no secret).
         dbuser = f"arn:{account.partition}:rds-db:{account.region}:{account.account_id}:dbuser:"
-        policy = aws.iam.RolePolicy(
-            namer.name("role-policy", "db-proxy"),
-            role=role.id,
-            policy=document(
+        proxy_role = service_role(
+            namer,
+            "db-proxy",
+            service="rds.amazonaws.com",
+            account=account,
+            description="Lets RDS Proxy connect to the primary as the application roles (IAM authentication)",
+            statements=(
                 statement(
                     "ConnectToPrimaryAsApplicationRoles",
                     ("rds-db:connect",),
@@ -244,9 +241,9 @@ class Database(pulumi.ComponentResource):
                         pulumi.Output.concat(dbuser, self.primary.resource_id, "/", user)
                         for user in (settings.writer_user, settings.reader_user)
                     ],
-                )
+                ),
             ),
-            opts=child,
+            parent=self,
         )
         proxy = aws.rds.Proxy(
             namer.name("db-proxy"),
@@ -254,12 +251,12 @@ class Database(pulumi.ComponentResource):
             engine_family="POSTGRESQL",
             default_auth_scheme="IAM_AUTH",
             require_tls=True,
-            role_arn=role.arn,
+            role_arn=proxy_role.role.arn,
             vpc_subnet_ids=list(args.subnet_ids),
             vpc_security_group_ids=[args.proxy_security_group_id],
             idle_client_timeout=PROXY_IDLE_CLIENT_TIMEOUT_S,
             debug_logging=False,  # it would log SQL text: customer data
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[proxy_role.policy]),
         )
         target_group = aws.rds.ProxyDefaultTargetGroup(
             namer.name("db-proxy-target-group"),

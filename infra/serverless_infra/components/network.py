@@ -18,8 +18,9 @@ import pulumi
 import pulumi_aws as aws
 
 from contract.workloads import GATEWAY_ENDPOINT_SERVICES, interface_endpoint_services
-from serverless_infra.iam import AccountContext, assume_role_policy, document, statement
+from serverless_infra.iam import AccountContext, statement
 from serverless_infra.naming import Namer
+from serverless_infra.service_role import service_role
 from serverless_infra.settings import NetworkSettings
 
 POSTGRES_PORT = 5432
@@ -345,24 +346,20 @@ class Network(pulumi.ComponentResource):
             kms_key_id=args.logs_key_arn,
             opts=child,
         )
-        role = aws.iam.Role(
-            namer.name("role", "flow-logs"),
-            name=namer.name("role", "flow-logs"),
+        flow_logs = service_role(
+            namer,
+            "flow-logs",
+            service="vpc-flow-logs.amazonaws.com",
+            account=args.account,
             description="Lets VPC Flow Logs write to its own log group",
-            assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com", args.account),
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            namer.name("role-policy", "flow-logs"),
-            role=role.id,
-            policy=document(
+            statements=(
                 statement(
                     "WriteFlowLogs",
                     ("logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"),
                     [log_group.arn, pulumi.Output.concat(log_group.arn, ":log-stream:*")],
-                )
+                ),
             ),
-            opts=child,
+            parent=self,
         )
         aws.ec2.FlowLog(
             namer.name("flow-log"),
@@ -370,7 +367,7 @@ class Network(pulumi.ComponentResource):
             traffic_type="ALL",
             log_destination_type="cloud-watch-logs",
             log_destination=log_group.arn,
-            iam_role_arn=role.arn,
+            iam_role_arn=flow_logs.role.arn,
             max_aggregation_interval=60,
             opts=child,
         )
