@@ -7,7 +7,8 @@ managed policies); key, bucket and queue policies are resource policies and are 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping
 
 from pulumi_policy import Severity
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
@@ -35,7 +36,6 @@ POLICY_TYPES = (
     "aws:iam/groupPolicy:GroupPolicy",
     "aws:iam/role:Role",
 )
-ADMIN_POLICY_SUFFIX = ":policy/AdministratorAccess"
 
 # Actions that support no resource-level permissions, so "*" is the only resource AWS accepts.
 RESOURCE_WILDCARD_ACTIONS = (
@@ -76,11 +76,24 @@ def _allow_statements(document: object) -> Iterator[object]:
             yield statement
 
 
+def _is_wildcard_action(action: object) -> bool:
+    """``*``, ``service:*`` and partial wildcards (``iam:Pass*``, ``s3:*Object``, ``s3:Get?bject``)."""
+    return isinstance(action, str) and ("*" in action or "?" in action)
+
+
+def _grants_every_resource(statement: object) -> bool:
+    """Resource ``*``, or NotResource: everything but a list is as broad as everything."""
+    return "*" in items(get(statement, "Resource")) or get(statement, "NotResource") is not MISSING
+
+
 NO_WILDCARD_ACTIONS = Control(
     name="iam-no-wildcard-actions",
     concern="identity",
     kind=Kind.SECURITY,
-    description="Identity policies grant named actions: no '*', no 'service:*', no Allow with NotAction.",
+    description=(
+        "Identity policies grant named actions: no '*', no 'service:*', no partial wildcard ('iam:Pass*', "
+        "'s3:*Object'), no Allow with NotAction."
+    ),
     severity=Severity.HIGH,
     remediation="List the exact actions the code calls (contract/workloads.py is the source of truth).",
     resource_types=POLICY_TYPES,
@@ -93,16 +106,19 @@ def _wildcard_actions(_: Control, r: Resource) -> Iterator[str]:
         for statement in _allow_statements(document):
             if get(statement, "NotAction") is not MISSING:
                 yield "an Allow statement uses NotAction"
-            for action in items(get(statement, "Action")):
-                if isinstance(action, str) and (action == "*" or action.endswith(":*")):
-                    yield "an Allow statement grants a wildcard action"
+            wildcards = sorted({str(a) for a in items(get(statement, "Action")) if _is_wildcard_action(a)})
+            if wildcards:
+                yield f"an Allow statement grants wildcard actions: {', '.join(wildcards)}"
 
 
 NO_WILDCARD_RESOURCES = Control(
     name="iam-no-wildcard-resources",
     concern="identity",
     kind=Kind.SECURITY,
-    description="Identity policies name resources; '*' only for actions AWS offers no resource-level control for.",
+    description=(
+        "Identity policies name resources; '*' only for actions AWS offers no resource-level control for, and "
+        "never NotResource in an Allow."
+    ),
     severity=Severity.HIGH,
     remediation="Scope the statement to the ARNs it needs; keep '*' only for the actions listed in the "
     "allowedActions config (X-Ray, PutMetricData, Lambda's VPC network interfaces).",
@@ -124,34 +140,119 @@ def _wildcard_resources(control: Control, r: Resource) -> Iterator[str]:
     allowed = set(control.setting(r.config, "allowedActions"))
     for document in _documents(r):
         for statement in _allow_statements(document):
-            if "*" in items(get(statement, "Resource")):
-                actions = [a for a in items(get(statement, "Action")) if a not in allowed]
-                if actions:
-                    yield "an Allow statement grants actions on Resource '*' that support narrower resources"
+            if not _grants_every_resource(statement):
+                continue
+            if get(statement, "NotAction") is not MISSING:
+                yield "an Allow statement grants NotAction on every resource"
+            actions = [a for a in items(get(statement, "Action")) if a not in allowed or _is_wildcard_action(a)]
+            if actions:
+                where = "NotResource" if get(statement, "NotResource") is not MISSING else "Resource '*'"
+                yield f"an Allow statement grants actions on {where} that support narrower resources"
 
+
+ATTACHMENT_TYPES = (
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    "aws:iam/policyAttachment:PolicyAttachment",
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
+)
+AWS_MANAGED_POLICY = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/(?P<path>.+)$")
+ADMIN_MANAGED_POLICIES = frozenset({"AdministratorAccess", "PowerUserAccess", "IAMFullAccess"})
 
 NO_ADMIN = Control(
     name="iam-no-admin",
     concern="identity",
     kind=Kind.SECURITY,
-    description="No role or policy grants administrator access ('*' on '*', or the AdministratorAccess policy).",
+    description=(
+        "No role or policy grants administrator or full-service access: no '*' on '*', no NotAction on '*', and "
+        "no AWS-managed AdministratorAccess, PowerUserAccess, IAMFullAccess or '*FullAccess' policy attached "
+        "unless policy config allows it by name."
+    ),
     severity=Severity.CRITICAL,
     remediation="Remove the administrator grant; give the principal the actions it needs on the resources it uses.",
-    resource_types=(*POLICY_TYPES, "aws:iam/rolePolicyAttachment:RolePolicyAttachment"),
-    anchors=Anchors(cdk_nag=("AwsSolutions-IAM4",), checkov=("CKV_AWS_62",), security_hub=("IAM.1",)),
+    resource_types=(*POLICY_TYPES, *ATTACHMENT_TYPES),
+    anchors=Anchors(cdk_nag=("AwsSolutions-IAM4",), checkov=("CKV_AWS_62", "CKV_AWS_274"), security_hub=("IAM.1",)),
+    config={
+        "allowedManagedPolicies": {
+            "type": "array",
+            "items": {"type": "string"},
+            "uniqueItems": True,
+            "description": "AWS-managed policies (path and name, e.g. 'AmazonSSMReadOnlyAccess') that may be attached.",
+            "default": [],
+        }
+    },
 )
 
 
-def _admin(_: Control, r: Resource) -> Iterator[str]:
-    arns = [r.get("policyArn")] if r.type.endswith("RolePolicyAttachment") else items(r.get("managedPolicyArns"))
-    if any(isinstance(arn, str) and arn.endswith(ADMIN_POLICY_SUFFIX) for arn in arns):
-        yield "the AdministratorAccess managed policy is attached"
-    if r.type.endswith("RolePolicyAttachment"):
+def _attached_arns(r: Resource) -> list[object]:
+    return [r.get("policyArn")] if r.type in ATTACHMENT_TYPES else items(r.get("managedPolicyArns"))
+
+
+def _admin(control: Control, r: Resource) -> Iterator[str]:
+    allowed = set(control.setting(r.config, "allowedManagedPolicies"))
+    for arn in _attached_arns(r):
+        match = AWS_MANAGED_POLICY.match(arn) if isinstance(arn, str) else None
+        if match is None or match["path"] in allowed or match["path"].rsplit("/", 1)[-1] in allowed:
+            continue
+        name = match["path"].rsplit("/", 1)[-1]
+        if name in ADMIN_MANAGED_POLICIES or name.endswith("FullAccess"):
+            yield f"the AWS-managed policy {name} is attached (administrator or full-service access)"
+    if r.type in ATTACHMENT_TYPES:
         return
     for document in _documents(r):
         for statement in _allow_statements(document):
-            if "*" in items(get(statement, "Action")) and "*" in items(get(statement, "Resource")):
+            if not _grants_every_resource(statement):
+                continue
+            if "*" in items(get(statement, "Action")):
                 yield "an Allow statement grants '*' on '*'"
+            elif get(statement, "NotAction") is not MISSING:
+                yield "an Allow statement grants everything but its NotAction on '*'"
+
+
+TRUST_POLICY = Control(
+    name="iam-trust-policy",
+    concern="identity",
+    kind=Kind.SECURITY,
+    description=(
+        "Role trust policies name who may assume the role: no Principal '*' (or AWS '*'), no Allow with "
+        "NotPrincipal, and a web identity (OIDC) principal only with conditions on its audience and subject."
+    ),
+    severity=Severity.CRITICAL,
+    remediation="Name the service or the account/role that assumes the role; for OIDC federation add "
+    "StringEquals on '<provider>:aud' and '<provider>:sub'.",
+    resource_types=("aws:iam/role:Role",),
+    anchors=Anchors(checkov=("CKV_AWS_60", "CKV_AWS_61")),
+)
+
+
+def _principals(statement: object, kind: str) -> list[object]:
+    principal = get(statement, "Principal")
+    if principal == "*":
+        return ["*"]
+    return items(get(principal, kind))
+
+
+def _condition_keys(condition: object) -> set[str]:
+    """The context keys a Condition block tests (``{"StringEquals": {"key": value}}`` → {"key"})."""
+    if not isinstance(condition, Mapping):
+        return set()
+    return {str(key) for operator in condition.values() if isinstance(operator, Mapping) for key in operator}
+
+
+def _trust_policy(_: Control, r: Resource) -> Iterator[str]:
+    document = json_document(r.get("assumeRolePolicy"))
+    if document is UNKNOWN:
+        raise UnknownValueError(UNKNOWN_STRING_VALUE, ["assumeRolePolicy"])
+    for statement in _allow_statements(document):
+        if get(statement, "NotPrincipal") is not MISSING:
+            yield "an Allow statement in the trust policy uses NotPrincipal"
+        if "*" in _principals(statement, "AWS"):
+            yield "the trust policy lets any principal assume the role"
+        federated = [p for p in _principals(statement, "Federated") if isinstance(p, str)]
+        if any(":oidc-provider/" in p for p in federated):
+            keys = _condition_keys(get(statement, "Condition"))
+            if not any(key.endswith(":sub") for key in keys) or not any(key.endswith(":aud") for key in keys):
+                yield "a web identity principal may assume the role without conditions on its audience and subject"
 
 
 ROLE_PER_FUNCTION = Control(
@@ -206,6 +307,7 @@ CHECKS: list[Check] = [
     resource_policy(NO_WILDCARD_ACTIONS, _wildcard_actions),
     resource_policy(NO_WILDCARD_RESOURCES, _wildcard_resources),
     resource_policy(NO_ADMIN, _admin),
+    resource_policy(TRUST_POLICY, _trust_policy),
     stack_policy(ROLE_PER_FUNCTION, _role_per_function),
     resource_policy(KEY_ROTATION, _key_rotation),
 ]

@@ -7,6 +7,7 @@ knows during preview even where the IDs themselves are still unknown.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 
 from pulumi_policy import PolicyResource, Severity
@@ -41,13 +42,15 @@ LEGACY_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 PROXY = "aws:rds/proxy:Proxy"
 PROXY_TARGET = "aws:rds/proxyTarget:ProxyTarget"
-OPEN_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
-
 NO_PUBLIC_INGRESS = Control(
     name="no-public-ingress",
     concern="network",
     kind=Kind.SECURITY,
-    description="No security group admits traffic from 0.0.0.0/0 or ::/0.",
+    description=(
+        "No security group admits the whole internet: no rule's CIDR is the whole IPv4 or IPv6 space in any "
+        "spelling (0.0.0.0/0, ::/0, 0:0::0/0 ...), and a group's rules together do not cover it either "
+        "(0.0.0.0/1 + 128.0.0.0/1)."
+    ),
     severity=Severity.CRITICAL,
     remediation="Admit traffic only from another security group (referenced_security_group_id) or a narrow CIDR.",
     resource_types=(INGRESS_RULE, LEGACY_RULE, SECURITY_GROUP),
@@ -55,23 +58,65 @@ NO_PUBLIC_INGRESS = Control(
         cdk_nag=("AwsSolutions-EC23",), checkov=("CKV_AWS_24", "CKV_AWS_25", "CKV_AWS_260"), security_hub=("EC2.18",)
     ),
 )
+WHOLE_SPACE = (ipaddress.IPv4Network("0.0.0.0/0"), ipaddress.IPv6Network("::/0"))
 
 
-def _open(values: object) -> bool:
-    return any(value in OPEN_CIDRS for value in items(values))
+def _networks(values: object) -> tuple[list[ipaddress.IPv4Network | ipaddress.IPv6Network], list[str]]:
+    """The CIDRs of a property, parsed (host bits allowed, as EC2 accepts them), and the unparseable ones."""
+    parsed, bad = [], []
+    for value in items(values):
+        if value is UNKNOWN or value is MISSING:
+            continue
+        try:
+            parsed.append(ipaddress.ip_network(str(value).strip(), strict=False))
+        except ValueError:
+            bad.append(str(value))
+    return parsed, bad
 
 
-def _no_public_ingress(_: Control, r: Resource) -> Iterator[str]:
-    if r.type == INGRESS_RULE:
-        if _open(r.get("cidrIpv4")) or _open(r.get("cidrIpv6")):
-            yield "the rule admits the whole internet"
-    elif r.type == LEGACY_RULE:
-        if r.get("type") == "ingress" and (_open(r.get("cidrBlocks")) or _open(r.get("ipv6CidrBlocks"))):
-            yield "the rule admits the whole internet"
-    else:
-        for rule in items(r.get("ingress")):
-            if _open(get(rule, "cidrBlocks")) or _open(get(rule, "ipv6CidrBlocks")):
-                yield "an inline ingress rule admits the whole internet"
+def _rule_cidrs(rule: PolicyResource) -> tuple[list[ipaddress.IPv4Network | ipaddress.IPv6Network], list[str]]:
+    props = rule.props
+    if rule.resource_type == INGRESS_RULE:
+        v4, bad4 = _networks(get(props, "cidrIpv4"))
+        v6, bad6 = _networks(get(props, "cidrIpv6"))
+        return v4 + v6, bad4 + bad6
+    if get(props, "type") != "ingress":
+        return [], []
+    v4, bad4 = _networks(get(props, "cidrBlocks"))
+    v6, bad6 = _networks(get(props, "ipv6CidrBlocks"))
+    return v4 + v6, bad4 + bad6
+
+
+def _covers_whole_space(networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    """Whether the networks, merged, include all of IPv4 or all of IPv6."""
+    v4 = [n for n in networks if isinstance(n, ipaddress.IPv4Network)]
+    v6 = [n for n in networks if isinstance(n, ipaddress.IPv6Network)]
+    return WHOLE_SPACE[0] in ipaddress.collapse_addresses(v4) or WHOLE_SPACE[1] in ipaddress.collapse_addresses(v6)
+
+
+def _no_public_ingress(_: Control, stack: Stack) -> Iterator[tuple[str, str]]:
+    by_group: dict[str, list[ipaddress.IPv4Network | ipaddress.IPv6Network]] = {}
+    for rule in stack.of_type(INGRESS_RULE, LEGACY_RULE):
+        networks, bad = _rule_cidrs(rule)
+        for value in bad:
+            yield f"the rule's CIDR {value!r} is not an IP network", rule.urn
+        if _covers_whole_space(networks):
+            yield "the rule admits the whole internet", rule.urn
+            continue
+        groups = stack.deps(rule, "securityGroupId", SECURITY_GROUP)
+        for group in groups or [rule]:
+            by_group.setdefault(group.urn, []).extend(networks)
+    for group in stack.of_type(SECURITY_GROUP):
+        inline: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+        for entry in items(get(group.props, "ingress")):
+            v4, _bad4 = _networks(get(entry, "cidrBlocks"))
+            v6, _bad6 = _networks(get(entry, "ipv6CidrBlocks"))
+            if _covers_whole_space(v4 + v6):
+                yield "an inline ingress rule admits the whole internet", group.urn
+            inline += v4 + v6
+        admitted = by_group.get(group.urn, []) + inline
+        if not _covers_whole_space(inline) and _covers_whole_space(admitted):
+            yield "the group's ingress rules together admit the whole internet", group.urn
 
 
 RDS_NOT_PUBLIC = Control(
@@ -280,7 +325,7 @@ def _default_sg(_: Control, r: Resource) -> Iterator[str]:
 
 
 CHECKS: list[Check] = [
-    resource_policy(NO_PUBLIC_INGRESS, _no_public_ingress),
+    stack_policy(NO_PUBLIC_INGRESS, _no_public_ingress),
     resource_policy(RDS_NOT_PUBLIC, _rds_not_public),
     resource_policy(LAMBDA_IN_VPC, _lambda_in_vpc),
     stack_policy(PRIVATE_SUBNETS, _private_subnets),

@@ -26,6 +26,7 @@ from policies.rules import (
 
 FUNCTION = "aws:lambda/function:Function"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
 STAGE = "aws:apigateway/stage:Stage"
 
 LOG_RETENTION = Control(
@@ -154,17 +155,24 @@ ALARM_ACTIONS = Control(
     name="alarm-actions",
     concern="observability",
     kind=Kind.OPERATIONAL,
-    description="Every alarm notifies someone (an alarm action).",
+    description=(
+        "Every alarm notifies someone (an alarm action), or is a condition of a composite alarm that does "
+        "(multi-window burn-rate alarms notify once, through their composite)."
+    ),
     severity=Severity.LOW,
-    remediation="Set alarm_actions to the alarm topic's ARN.",
-    resource_types=(ALARM,),
+    remediation="Set alarm_actions to the alarm topic's ARN, or use the alarm in a composite alarm that has them.",
+    resource_types=(ALARM, COMPOSITE_ALARM),
 )
 
 
-def _alarm_actions(_: Control, r: Resource) -> Iterator[str]:
-    actions = r.get("alarmActions")
-    if actions is not UNKNOWN and not items(actions):
-        yield "the alarm has no action"
+def _alarm_actions(_: Control, stack: Stack) -> Iterator[tuple[str, str]]:
+    composed = {
+        dep.urn for composite in stack.of_type(COMPOSITE_ALARM) for dep in stack.deps(composite, "alarmRule", ALARM)
+    }
+    for alarm in stack.of_type(ALARM, COMPOSITE_ALARM):
+        actions = get(alarm.props, "alarmActions")
+        if actions is not UNKNOWN and not items(actions) and alarm.urn not in composed:
+            yield "the alarm has no action and no composite alarm uses it", alarm.urn
 
 
 CHECKS: list[Check] = [
@@ -174,5 +182,5 @@ CHECKS: list[Check] = [
     resource_policy(ACCESS_LOGGING, _access_logging),
     stack_policy(FLOW_LOGS, _flow_logs),
     stack_policy(FUNCTION_ALARMS, _function_alarms),
-    resource_policy(ALARM_ACTIONS, _alarm_actions),
+    stack_policy(ALARM_ACTIONS, _alarm_actions),
 ]
