@@ -1,15 +1,18 @@
 """Encryption at rest with customer-managed keys: RDS, SSM, S3, SQS, SNS, logs, Lambda, API cache.
 
-A key input that is unknown during preview was computed from another resource (a key this
-program creates), so it counts as a customer-managed key; a literal AWS-managed alias does not.
+"Customer-managed" means a key this stack creates, traced through the property's dependencies (known
+even on a first preview, when the key's ARN is not), or a key ARN the policy config lists. A literal
+key reference is never trusted on its own: an AWS-managed key's ARN (arn:aws:kms:...:key/...) looks
+exactly like a customer-managed key's, and alias/aws/... names an AWS-managed key outright.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
-from pulumi_policy import Severity
+from pulumi_policy import PolicyResource, Severity
 
 from policies.rules import (
     MISSING,
@@ -38,11 +41,57 @@ KMS_ALIAS = "aws:kms/alias:Alias"
 CATEGORY_PATH = re.compile(r"^/[^/]+/[^/]+/(?P<category>[a-z0-9-]+)/")
 
 
-def customer_key(value: object) -> bool:
-    """A key reference that names a customer-managed key (or is computed from one)."""
-    if value is UNKNOWN:
-        return True
-    return isinstance(value, str) and bool(value) and "alias/aws/" not in value
+CUSTOMER_KEYS_CONFIG = {
+    "customerManagedKeys": {
+        "type": "array",
+        "items": {"type": "string"},
+        "uniqueItems": True,
+        "description": (
+            "ARNs (or alias names) of customer-managed keys this stack uses but does not create; a literal key "
+            "reference outside this list cannot be told apart from an AWS-managed key's ARN."
+        ),
+        "default": [],
+    }
+}
+
+
+@dataclass(frozen=True)
+class KeyedResource:
+    """A resource with the stack around it, so a key reference can be traced to the key it came from."""
+
+    control: Control
+    resource: PolicyResource
+    stack: Stack
+
+    def get(self, *path: str | int) -> object:
+        return get(self.resource.props, *path)
+
+    def customer_key(self, prop: str, value: object) -> bool:
+        """``value`` (found under top-level ``prop``) names a customer-managed key.
+
+        Yes when it was computed from a KMS key or alias this stack creates (property dependencies,
+        known even when the ARN is not); for a literal, only when policy config lists it. Never an
+        AWS-managed key: ``alias/aws/...`` or a bare key ARN, which could be one.
+        """
+        if self.stack.deps(self.resource, prop, KMS_KEY, KMS_ALIAS):
+            return True
+        if not isinstance(value, str) or not value or "alias/aws/" in value:
+            return False
+        return value in set(self.control.setting(self.stack.config, "customerManagedKeys"))
+
+
+KeyedCheck = Callable[[KeyedResource], Iterable[str]]
+
+
+def keyed_policy(control: Control, check: KeyedCheck) -> Check:
+    """A stack policy running ``check`` on each resource of the control's types, with its key references."""
+
+    def run(_: Control, stack: Stack) -> Iterator[tuple[str, str]]:
+        for resource in stack.of_type(*control.resource_types):
+            for message in check(KeyedResource(control, resource, stack)):
+                yield message, resource.urn
+
+    return stack_policy(control, run)
 
 
 RDS_STORAGE = Control(
@@ -55,15 +104,16 @@ RDS_STORAGE = Control(
     "encryption from their source but still name the key).",
     resource_types=(RDS_INSTANCE,),
     anchors=Anchors(cdk_nag=("AwsSolutions-RDS2",), checkov=("CKV_AWS_16",), security_hub=("RDS.3",)),
+    config=CUSTOMER_KEYS_CONFIG,
 )
 
 
-def _rds_storage(_: Control, r: Resource) -> Iterator[str]:
+def _rds_storage(r: KeyedResource) -> Iterator[str]:
     replica = r.get("replicateSourceDb") is not MISSING
     encrypted = r.get("storageEncrypted")
     if not replica and encrypted is not True and encrypted is not UNKNOWN:
         yield "storageEncrypted is not true (the AWS default is unencrypted storage)"
-    if not customer_key(r.get("kmsKeyId")):
+    if not r.customer_key("kmsKeyId", r.get("kmsKeyId")):
         yield "kmsKeyId does not name a customer-managed key (the default is the AWS-managed aws/rds key)"
 
 
@@ -76,11 +126,13 @@ RDS_PERFORMANCE_INSIGHTS = Control(
     remediation="Set performance_insights_kms_key_id to the database key's ARN wherever Performance Insights is on.",
     resource_types=(RDS_INSTANCE,),
     anchors=Anchors(checkov=("CKV_AWS_354",)),
+    config=CUSTOMER_KEYS_CONFIG,
 )
 
 
-def _rds_performance_insights(_: Control, r: Resource) -> Iterator[str]:
-    if r.get("performanceInsightsEnabled") is True and not customer_key(r.get("performanceInsightsKmsKeyId")):
+def _rds_performance_insights(r: KeyedResource) -> Iterator[str]:
+    key = r.get("performanceInsightsKmsKeyId")
+    if r.get("performanceInsightsEnabled") is True and not r.customer_key("performanceInsightsKmsKeyId", key):
         yield "performanceInsightsKmsKeyId does not name a customer-managed key"
 
 
@@ -93,14 +145,15 @@ SSM_SECURE_STRING = Control(
     remediation="Create the parameter with type='SecureString' and key_id set to its category's key.",
     resource_types=(SSM_PARAMETER,),
     anchors=Anchors(checkov=("CKV2_AWS_34",)),
+    config=CUSTOMER_KEYS_CONFIG,
 )
 
 
-def _ssm_secure_string(_: Control, r: Resource) -> Iterator[str]:
+def _ssm_secure_string(r: KeyedResource) -> Iterator[str]:
     kind = r.get("type")
     if kind is not UNKNOWN and kind != "SecureString":
         yield "type is not SecureString"
-    elif not customer_key(r.get("keyId")):
+    elif not r.customer_key("keyId", r.get("keyId")):
         yield "keyId does not name a customer-managed key (the default is the AWS-managed aws/ssm key)"
 
 
@@ -142,28 +195,31 @@ S3_SSE_KMS = Control(
     "kms_master_key_id set to the bucket's key and bucket_key_enabled=True.",
     resource_types=(*BUCKETS, *BUCKET_SSE),
     anchors=Anchors(checkov=("CKV_AWS_145",), security_hub=("S3.17",)),
+    config=CUSTOMER_KEYS_CONFIG,
 )
 
 
-def _sse_rule_ok(rule: object) -> bool:
+def _sse_rule_ok(owner: KeyedResource, prop: str, rule: object) -> bool:
     default = get(rule, "applyServerSideEncryptionByDefault")
     algorithm = get(default, "sseAlgorithm")
-    if algorithm is UNKNOWN:
-        return True
-    return algorithm in ("aws:kms", "aws:kms:dsse") and customer_key(get(default, "kmsMasterKeyId"))
+    if algorithm is UNKNOWN or default is UNKNOWN:
+        return True  # first preview: the configuration is computed; judged again when it is known
+    return algorithm in ("aws:kms", "aws:kms:dsse") and owner.customer_key(prop, get(default, "kmsMasterKeyId"))
 
 
-def _s3_sse(_: Control, stack: Stack) -> Iterator[tuple[str, str]]:
+def _s3_sse(control: Control, stack: Stack) -> Iterator[tuple[str, str]]:
     for bucket in stack.of_type(*BUCKETS):
-        configurations = stack.referrers(bucket, "bucket", *BUCKET_SSE)
-        rules = [get(c.props, "rules") for c in configurations]
+        candidates = [
+            (KeyedResource(control, configuration, stack), "rules", rule)
+            for configuration in stack.referrers(bucket, "bucket", *BUCKET_SSE)
+            for rule in items(get(configuration.props, "rules"))
+        ]
         inline = get(bucket.props, "serverSideEncryptionConfiguration", "rule")
-        candidates = [rule for value in rules for rule in items(value)]
         if inline is not MISSING:
-            candidates.append(inline)
+            candidates.append((KeyedResource(control, bucket, stack), "serverSideEncryptionConfiguration", inline))
         if not candidates:
             yield "no default encryption configuration (the AWS default is SSE-S3, not KMS)", bucket.urn
-        elif not all(_sse_rule_ok(rule) for rule in candidates):
+        elif not all(_sse_rule_ok(owner, prop, rule) for owner, prop, rule in candidates):
             yield "default encryption is not SSE-KMS with a customer-managed key", bucket.urn
 
 
@@ -176,6 +232,7 @@ SQS_KMS = Control(
     remediation="Set kms_master_key_id on the queue to the messaging key's ARN.",
     resource_types=("aws:sqs/queue:Queue",),
     anchors=Anchors(cdk_nag=("AwsSolutions-SQS2",), checkov=("CKV_AWS_27",), security_hub=("SQS.1",)),
+    config=CUSTOMER_KEYS_CONFIG,
 )
 
 SNS_KMS = Control(
@@ -187,11 +244,12 @@ SNS_KMS = Control(
     remediation="Set kms_master_key_id on the topic to the messaging key's ARN.",
     resource_types=("aws:sns/topic:Topic",),
     anchors=Anchors(cdk_nag=("AwsSolutions-SNS2",), checkov=("CKV_AWS_26",), security_hub=("SNS.1",)),
+    config=CUSTOMER_KEYS_CONFIG,
 )
 
 
-def _kms_master_key(_: Control, r: Resource) -> Iterator[str]:
-    if not customer_key(r.get("kmsMasterKeyId")):
+def _kms_master_key(r: KeyedResource) -> Iterator[str]:
+    if not r.customer_key("kmsMasterKeyId", r.get("kmsMasterKeyId")):
         yield "kmsMasterKeyId does not name a customer-managed key"
 
 
@@ -205,11 +263,12 @@ LOG_GROUP_KMS = Control(
     "use it).",
     resource_types=("aws:cloudwatch/logGroup:LogGroup",),
     anchors=Anchors(checkov=("CKV_AWS_158",)),
+    config=CUSTOMER_KEYS_CONFIG,
 )
 
 
-def _log_group_kms(_: Control, r: Resource) -> Iterator[str]:
-    if not customer_key(r.get("kmsKeyId")):
+def _log_group_kms(r: KeyedResource) -> Iterator[str]:
+    if not r.customer_key("kmsKeyId", r.get("kmsKeyId")):
         yield "kmsKeyId is not set (the default is CloudWatch Logs' service-owned encryption)"
 
 
@@ -222,14 +281,15 @@ LAMBDA_ENVIRONMENT_KMS = Control(
     remediation="Set kms_key_arn on the function to the functions key's ARN.",
     resource_types=("aws:lambda/function:Function",),
     anchors=Anchors(checkov=("CKV_AWS_173",)),
+    config=CUSTOMER_KEYS_CONFIG,
 )
 
 
-def _lambda_environment(_: Control, r: Resource) -> Iterator[str]:
+def _lambda_environment(r: KeyedResource) -> Iterator[str]:
     variables = r.get("environment", "variables")
     if variables is MISSING or (hasattr(variables, "__len__") and len(variables) == 0):
         return
-    if not customer_key(r.get("kmsKeyArn")):
+    if not r.customer_key("kmsKeyArn", r.get("kmsKeyArn")):
         yield "environment variables are set but kmsKeyArn is not"
 
 
@@ -253,14 +313,14 @@ def _api_cache(_: Control, r: Resource) -> Iterator[str]:
 
 
 CHECKS: list[Check] = [
-    resource_policy(RDS_STORAGE, _rds_storage),
-    resource_policy(RDS_PERFORMANCE_INSIGHTS, _rds_performance_insights),
-    resource_policy(SSM_SECURE_STRING, _ssm_secure_string),
+    keyed_policy(RDS_STORAGE, _rds_storage),
+    keyed_policy(RDS_PERFORMANCE_INSIGHTS, _rds_performance_insights),
+    keyed_policy(SSM_SECURE_STRING, _ssm_secure_string),
     stack_policy(SSM_CATEGORY_KEY, _ssm_category_key),
     stack_policy(S3_SSE_KMS, _s3_sse),
-    resource_policy(SQS_KMS, _kms_master_key),
-    resource_policy(SNS_KMS, _kms_master_key),
-    resource_policy(LOG_GROUP_KMS, _log_group_kms),
-    resource_policy(LAMBDA_ENVIRONMENT_KMS, _lambda_environment),
+    keyed_policy(SQS_KMS, _kms_master_key),
+    keyed_policy(SNS_KMS, _kms_master_key),
+    keyed_policy(LOG_GROUP_KMS, _log_group_kms),
+    keyed_policy(LAMBDA_ENVIRONMENT_KMS, _lambda_environment),
     resource_policy(API_CACHE, _api_cache),
 ]
