@@ -696,7 +696,21 @@ def _method_settings(context: _Context, r: Resource) -> list[Line]:
 
 
 def _alarm(context: _Context, r: Resource) -> list[Line]:
-    return [Line("cloudwatch", r.name, "alarm", context.prices["cloudwatch"]["alarm_month"], False)]
+    """A standard-resolution alarm bills per alarm metric: one, or each metric a metric-math alarm reads."""
+    queries = r.inputs.get("metricQueries")
+    metrics = sum(1 for q in queries if isinstance(q, Mapping) and q.get("metric")) if queries else 1
+    item = "alarm" if not queries else f"metric-math alarm ({metrics} metrics)"
+    return [Line("cloudwatch", r.name, item, max(metrics, 1) * context.prices["cloudwatch"]["alarm_month"], False)]
+
+
+def _composite_alarm(context: _Context, r: Resource) -> list[Line]:
+    return [Line("cloudwatch", r.name, "composite alarm", context.prices["cloudwatch"]["composite_alarm_month"], False)]
+
+
+def _budget(context: _Context, r: Resource) -> list[Line]:
+    # The account's first two budgets are free; assume other budgets use them (as with dashboards).
+    table = context.prices["budgets"]
+    return [Line("budgets", r.name, "budget", table["budget_day"] * DAYS_PER_MONTH, False)]
 
 
 def _dashboard(context: _Context, r: Resource) -> list[Line]:
@@ -1034,8 +1048,10 @@ _PRICERS: dict[str, Callable[[_Context, Resource], list[Line]]] = {
         )
     ],
     "aws:apigateway/stage:Stage": _stage,
+    "aws:budgets/budget:Budget": _budget,
     "aws:cfg/recorder:Recorder": _config_recorder,
     "aws:cfg/rule:Rule": _in_traffic_lines,
+    "aws:cloudwatch/compositeAlarm:CompositeAlarm": _composite_alarm,
     "aws:cloudwatch/dashboard:Dashboard": _dashboard,
     "aws:cloudwatch/logGroup:LogGroup": _in_traffic_lines,
     "aws:cloudwatch/metricAlarm:MetricAlarm": _alarm,

@@ -114,6 +114,15 @@ def assume_role_policy(service: str, account: AccountContext) -> pulumi.Output[s
 
 
 @dataclass(frozen=True)
+class OperatorUse:
+    """What the operator (on-call) role may do with a key, and through which services only."""
+
+    role_arn: str
+    via_services: tuple[str, ...]
+    actions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class KeyUsage:
     """Who may use one KMS key, and how."""
 
@@ -123,6 +132,7 @@ class KeyUsage:
     grants_for_aws_resources: bool = False  # the service keeps using the key after the call (RDS)
     direct_users: tuple[str, ...] = ()  # principals that call KMS themselves (the CLI's awskms:// secrets provider)
     service_principals: tuple[tuple[str, Mapping[str, Mapping[str, Any]]], ...] = ()
+    operator: OperatorUse | None = None  # the runbooks' role (operatorRoleArn), through named services only
 
 
 def key_policy(account: AccountContext, usage: KeyUsage) -> pulumi.Output[str]:
@@ -193,6 +203,23 @@ def key_policy(account: AccountContext, usage: KeyUsage) -> pulumi.Output[str]:
                 "*",
                 principal=account_principal,
                 condition={"StringEquals": via, "ArnEquals": {"aws:PrincipalArn": sorted(usage.encrypting_roles)}},
+            )
+        )
+    if usage.operator is not None:
+        operator = usage.operator
+        statements.append(
+            statement(
+                "OperatorUseThroughServices",
+                operator.actions,
+                "*",
+                principal=account_principal,
+                condition={
+                    "StringEquals": {
+                        "kms:ViaService": [account.service_endpoint(s) for s in operator.via_services],
+                        "kms:CallerAccount": account.account_id,
+                    },
+                    "ArnEquals": {"aws:PrincipalArn": operator.role_arn},
+                },
             )
         )
     for index, (service_principal, condition) in enumerate(usage.service_principals):

@@ -187,6 +187,7 @@ class Settings:
     layer_archive: str
     migrator_timeout_s: int
     manage_api_gateway_account: bool
+    operator_role_arn: str = ""  # the on-call role the key policies admit (operatorRoleArn); empty: none
 
     @property
     def reserved_concurrency(self) -> dict[str, int]:
@@ -301,10 +302,25 @@ def load_settings() -> Settings:
         layer_archive=read.text("layerArchive"),
         migrator_timeout_s=read.integer("migratorTimeoutS", 30, 900),
         manage_api_gateway_account=read.boolean("manageApiGatewayAccount"),
+        operator_role_arn=_operator_role_arn(read),
     )
     _check_concurrency(read, settings)
     _check_connections(read, settings)
     return settings
+
+
+_ROLE_ARN = re.compile(r"^arn:aws:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+
+
+def _operator_role_arn(read: ConfigReader) -> str:
+    """Optional: the operator role's ARN, for the key policies (docs/iam.md creates the role)."""
+    value = (read.config.get("operatorRoleArn") or "").strip()
+    if value and not _ROLE_ARN.match(value):
+        raise ConfigError(
+            read.key("operatorRoleArn"),
+            f"must be an IAM role ARN such as arn:aws:iam::111122223333:role/name; got {value!r}",
+        )
+    return value
 
 
 def _check_concurrency(read: ConfigReader, settings: Settings) -> None:

@@ -55,6 +55,7 @@ def build(settings: Settings) -> Stack:
             account,
             deletion_window_days=settings.key_deletion_window_days,
             config_delivery=settings.observability.config_recorder,
+            operator_role_arn=settings.operator_role_arn,
         ),
     )
     network = Network(
@@ -156,8 +157,9 @@ def build(settings: Settings) -> Stack:
             queue_name=messaging.queue.name,
             dead_letter_queue_name=messaging.dead_letter_queue.name,
             primary_identifier=database.primary.identifier,
+            primary_arn=database.primary.arn,
             replica_identifiers=[replica.identifier for replica in database.replicas],
-            allocated_storage_gb=settings.database.allocated_storage_gb,
+            environment=settings.environment,
         ),
     )
     compliance = Compliance(

@@ -416,6 +416,49 @@ def test_a_sampling_rule_sets_the_api_traces():
     assert usd(lines_of([function, rule], profile, service="xray")) == pytest.approx((traced - 100_000) / 1e6 * 5.00)
 
 
+def test_a_single_metric_alarm_costs_one_alarm_metric():
+    alarm = Resource("aws:cloudwatch/metricAlarm:MetricAlarm", "cpu", {"metricName": "CPUUtilization"})
+    assert usd(lines_of([alarm], service="cloudwatch")) == pytest.approx(0.10)
+
+
+def test_a_metric_math_alarm_pays_for_each_metric_it_reads():
+    # GIVEN an alarm on errors / answers (two metrics and one expression)
+    alarm = Resource(
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+        "ratio",
+        {
+            "metricQueries": [
+                {"id": "errors", "metric": {"metricName": "5XXError"}},
+                {"id": "answers", "metric": {"metricName": "Count"}},
+                {"id": "ratio", "expression": "errors / answers", "returnData": True},
+            ]
+        },
+    )
+    # WHEN priced THEN 2 alarm metrics x $0.10 (the expression is not a metric)
+    assert usd(lines_of([alarm], service="cloudwatch")) == pytest.approx(2 * 0.10)
+
+
+def test_a_composite_alarm_costs_fifty_cents():
+    composite = Resource("aws:cloudwatch/compositeAlarm:CompositeAlarm", "burn", {"alarmRule": "ALARM(a) AND ALARM(b)"})
+    assert usd(lines_of([composite], service="cloudwatch")) == pytest.approx(0.50)
+
+
+def test_a_budget_costs_two_cents_a_day():
+    # The account's two free budgets are assumed used by others: $0.02 x 730/24 days
+    budget = Resource("aws:budgets/budget:Budget", "budget", {"budgetType": "COST"})
+    assert usd(lines_of([budget], service="budgets")) == pytest.approx(0.02 * 730 / 24)
+
+
+def test_the_slo_alarms_and_the_budget_add_what_they_cost_to_prod(prod):
+    # GIVEN prod's four burn-rate windows (5XXError and Count each), two composites and one budget
+    _, _, result = prod
+    slo = [line for line in result.lines if "-alarm-api-slo-" in line.resource]
+    budget = [line for line in result.lines if line.service == "budgets"]
+    # THEN 4 x 2 x $0.10 + 2 x $0.50 = $1.80, and $0.02 a day for the budget
+    assert usd(slo) == pytest.approx(4 * 2 * 0.10 + 2 * 0.50)
+    assert usd(budget) == pytest.approx(0.02 * 730 / 24)
+
+
 # --- Peak hours and the traffic the stack admits.
 
 

@@ -9,11 +9,19 @@ checks its commands, paths and links along with every other document's.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 
 from offline.harness import ProgramRun, run_program
-from offline.project import PulumiProject
+from offline.project import PulumiProject, load_stack_config
 from policies.pack import all_controls
 from tests.unit.support import PROJECT_ROOT
 from tests.unit.test_docs_commands import Block, anchors, aws_provider_keys, exported_outputs, segments
@@ -201,3 +209,121 @@ def test_the_concurrency_quota_table_sums_each_stacks_reservations(runs: dict[st
         functions = run.of_type("aws:lambda/function:Function")
         reserved = int(sum(function.inputs["reservedConcurrentExecutions"] for function in functions))
         assert rows[stack] == (f"{reserved:,}", f"{reserved + 100:,}"), stack
+
+
+# --- the guide's recovery, rotation and decommissioning steps name what the program really has -----
+
+
+def _commands_of(language: str, starting: str) -> list[str]:
+    """The fenced lines of one language that start with ``starting``."""
+    return [
+        line.strip() for block in fenced(language) for line in block.splitlines() if line.strip().startswith(starting)
+    ]
+
+
+def test_the_rotation_steps_name_the_generated_secrets_and_their_urns(runs: dict[str, ProgramRun]) -> None:
+    """``pulumi up --replace`` takes a URN exactly; the names the guide greps for are the generated secrets'."""
+    passwords = runs["dev"].of_type("random:index/randomPassword:RandomPassword")
+    by_name = {password.urn.rsplit("::", 1)[1]: password.urn for password in passwords}
+    master = by_name["serverless-infra-dev-secret-db-master-password"]
+    assert f"--replace '{master}'" in GUIDE
+    for suffix in ("secret-db-master-password", "secret-database-app-password", "secret-api-cursor-signing-key"):
+        assert f"`{suffix}`" in GUIDE
+        assert any(name.endswith(suffix) for name in by_name), suffix
+    assert "serverless-infra-dev-secret-database-app-password" in GUIDE
+    secret = runs["dev"].named("aws:secretsmanager/secret:Secret", "serverless-infra-dev-secret-db-master")
+    assert secret.inputs["name"] == "serverless-infra-dev-secret-db-master"
+    assert "`serverless-infra-<env>-secret-db-master`" in GUIDE
+
+
+def test_the_migrator_invocation_the_guide_shows_is_what_the_deployment_sends() -> None:
+    """Rotation and recovery rerun the migrator by hand: same function, alias and event as the deploy's."""
+    from serverless_infra.components.functions import ALIAS
+
+    (invoke, *others) = _commands_of("sh", "aws lambda invoke")
+    assert all(other == invoke for other in others)
+    assert "--function-name serverless-infra-dev-function-migrator" in invoke
+    assert f"--qualifier {ALIAS}" in invoke
+    payload = json.loads(re.search(r"--payload '([^']+)'", invoke).group(1))  # type: ignore[union-attr]
+    source = (PROJECT_ROOT / "infra" / "serverless_infra" / "components" / "functions.py").read_text(encoding="utf-8")
+    assert f"input=json.dumps({payload!r})" in source.replace('"', "'")
+
+
+def test_the_lock_path_is_the_diy_backends_for_this_project() -> None:
+    """The S3 backend keeps a stack's locks under .pulumi/locks/organization/<project>/<stack>/."""
+    project = PulumiProject.load(PROJECT_ROOT)
+    prefix = f"/.pulumi/locks/organization/{project.name}/dev/"
+    commands = _commands_of("sh", "aws s3 ")
+    assert commands
+    assert all(prefix in command for command in commands)
+
+
+def test_the_decommission_table_matches_what_prod_registers(runs: dict[str, ProgramRun]) -> None:
+    """Every prod log group has the retention the guide says the destroy throws away with it."""
+    prod = runs["prod"]
+    retention = load_stack_config(PulumiProject.load(PROJECT_ROOT), "prod").values["serverless-infra:logRetentionDays"]
+    groups = prod.of_type("aws:cloudwatch/logGroup:LogGroup")
+    assert groups
+    assert {group.inputs["retentionInDays"] for group in groups} == {int(retention)}
+    assert f"`logRetentionDays` ({retention} in prod)" in GUIDE
+    assert "`keyDeletionWindowDays` (30 in prod)" in GUIDE
+
+
+# --- documented commands run offline, as written ----------------------------------------------------
+
+ROOTS_PEM = PROJECT_ROOT / "offline" / "certs" / "amazon-root-cas.pem"
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None or shutil.which("sha256sum") is None, reason="needs openssl")
+def test_the_ca_bundle_checks_run_as_written_on_a_local_bundle(tmp_path: Path) -> None:
+    """The guide's verify step, run as the reader runs it from the repository root, on a local PEM of
+    four certificates (the Amazon roots the build appends) where the downloaded bundle would be."""
+    (tmp_path / "build").mkdir()
+    bundle = tmp_path / "build" / "rds-global-bundle.pem"
+    shutil.copyfile(ROOTS_PEM, bundle)
+    checks = [line for line in _commands_of("sh", "") if "build/rds-global-bundle.pem" in line]
+    checksum = next(line for line in checks if line.startswith("sha256sum "))
+    count = next(line for line in checks if line.startswith("grep -c "))
+    listing = next(line for line in checks if line.startswith("openssl storeutl "))
+
+    def run(command: str) -> str:
+        done = subprocess.run(command, shell=True, cwd=tmp_path, capture_output=True, text=True, check=True)  # noqa: S602
+        return done.stdout
+
+    assert run(checksum).split()[0] == hashlib.sha256(bundle.read_bytes()).hexdigest()
+    assert run(count).strip() == "4"
+    shown = run(listing)
+    assert shown.count("Not After") == 4
+    assert {f"CN=Amazon Root CA {n}" in shown for n in range(1, 5)} == {True}
+    # The same listing on the roots file itself, as the guide shows it.
+    roots_listing = next(line for line in _commands_of("sh", "openssl storeutl ") if ROOTS_PEM.name in line)
+    roots = subprocess.run(roots_listing, shell=True, cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)  # noqa: S602
+    assert roots.stdout.count("Not After") == 4
+
+
+def test_the_layer_the_documented_packaging_builds_carries_the_bundle_and_the_pinned_roots(tmp_path: Path) -> None:
+    """What ``nox -s package -- --rds-ca-bundle build/rds-global-bundle.pem`` puts under python/certs/, built
+    offline from a local PEM: the bundle as given, then the four roots pinned by fingerprint."""
+    from offline import package
+
+    (command,) = _commands_of("sh", "python3 -m nox -s package -- --rds-ca-bundle ")
+    assert command.endswith("--rds-ca-bundle build/rds-global-bundle.pem")
+    local = tmp_path / "rds-global-bundle.pem"
+    local.write_text(
+        ROOTS_PEM.read_text(encoding="ascii").split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n"
+    )
+    shipped = package.trust_bundle(local)
+    assert shipped.startswith(local.read_bytes())
+    assert shipped.count(b"BEGIN CERTIFICATE") == 5
+    assert "`AMAZON_ROOT_CA_SHA256`" in GUIDE
+    assert len(package.AMAZON_ROOT_CA_SHA256) == 4
+
+
+def test_the_policy_pack_check_runs_as_written() -> None:
+    """The guide's check that the pack loads, run with this virtualenv's interpreter in place of policies/venv's."""
+    from policies.pack import all_policies
+
+    (command,) = _commands_of("sh", "policies/venv/bin/python -c ")
+    words = shlex.split(command)
+    done = subprocess.run([sys.executable, *words[1:]], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)  # noqa: S603
+    assert done.stdout.strip() == f"{len(all_policies())} policies"

@@ -57,6 +57,179 @@ LINK = re.compile(r"\[[^\]\n]*\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*([\w+-]*)")
 INLINE_CODE = re.compile(r"(?<!`)`([^`]+)`(?!`)")
 
+# --- what the external CLIs accept ---------------------------------------------------------------
+# The Pulumi and AWS CLIs are not installed here, so their options are data: each entry lists only
+# flags confirmed on the command's reference page, cited beside it. A documented command outside
+# these tables, or a flag missing from its entry, fails until someone confirms it and adds it here.
+
+# Options every pulumi command inherits ("Options inherited from parent commands" on each page).
+PULUMI_GLOBAL_FLAGS = frozenset({"--color", "-C", "--cwd", "--non-interactive", "-v", "--verbose"})
+PULUMI_COMMAND_GROUPS = frozenset({"config", "policy", "plugin", "stack", "state"})
+PULUMI_FLAGS: dict[str, frozenset[str]] = {
+    # https://www.pulumi.com/docs/iac/cli/commands/pulumi_cancel/
+    "cancel": frozenset({"-s", "--stack", "-y", "--yes"}),
+    # https://www.pulumi.com/docs/iac/cli/commands/pulumi_config/
+    "config": frozenset({"--config-file", "-j", "--json", "--show-secrets", "-s", "--stack"}),
+    # https://www.pulumi.com/docs/iac/cli/commands/pulumi_config_set/
+    # (-s/--stack and --config-file are inherited from pulumi config)
+    "config set": frozenset({"--path", "--plaintext", "--secret", "--type", "-s", "--stack", "--config-file"}),
+    # https://www.pulumi.com/docs/iac/cli/commands/pulumi_destroy/
+    "destroy": frozenset(
+        {"--continue-on-error", "--diff", "-r", "--refresh", "--remove", "-s", "--stack", "-y", "--yes"}
+    ),
+    # https://www.pulumi.com/docs/iac/cli/commands/pulumi_install/
+    "install": frozenset({"--no-dependencies", "--no-plugins", "--reinstall", "--use-language-version-tools"}),
+    # https://www.pulumi.com/docs/iac/cli/commands/pulumi_login/
+    "login": frozenset({"-c", "--cloud-url", "--default-org", "-l", "--local"}),
+    # https://www.pulumi.com/docs/iac/cli/commands/pulumi_preview/
+    "preview": frozenset(
+        {
+            "--diff",
+            "--expect-no-changes",
+            "-j",
+            "--json",
+            "--policy-pack",
+            "--policy-pack-config",
+            "-r",
+            "--refresh",
+            "--replace",
+            "-s",
+            "--stack",
+            "-t",
+            "--target",
+        }
+    ),
+    # https://www.pulumi.com/docs/iac/cli/commands/pulumi_refresh/
+    "refresh": frozenset(
+        {
+            "--clear-pending-creates",
+            "--diff",
+            "--expect-no-changes",
+            "--import-pending-creates",
+            "--preview-only",
+            "--skip-pending-creates",
+            "-s",
+            "--stack",
+            "-y",
+            "--yes",
+        }
+    ),
+    # https://www.pulumi.com/docs/iac/cli/commands/pulumi_stack/
+    "stack": frozenset({"-i", "--show-ids", "--show-name", "--show-secrets", "-u", "--show-urns", "-s", "--stack"}),
+    # https://www.pulumi.com/docs/iac/cli/commands/pulumi_stack_change-secrets-provider/
+    "stack change-secrets-provider": frozenset({"-s", "--stack"}),
+    # https://www.pulumi.com/docs/iac/cli/commands/pulumi_stack_export/
+    "stack export": frozenset({"--file", "--show-secrets", "-s", "--stack", "--version"}),
+    # https://www.pulumi.com/docs/iac/cli/commands/pulumi_stack_history/
+    "stack history": frozenset({"--full-dates", "-j", "--json", "--show-secrets", "-s", "--stack"}),
+    # https://www.pulumi.com/docs/iac/cli/commands/pulumi_stack_import/
+    "stack import": frozenset({"--file", "-f", "--force", "-s", "--stack"}),
+    # https://www.pulumi.com/docs/iac/cli/commands/pulumi_stack_init/
+    "stack init": frozenset({"--copy-config-from", "--no-select", "--secrets-provider", "-s", "--stack"}),
+    # https://www.pulumi.com/docs/iac/cli/commands/pulumi_stack_ls/
+    "stack ls": frozenset({"-a", "--all", "-j", "--json"}),
+    # https://www.pulumi.com/docs/iac/cli/commands/pulumi_stack_output/
+    "stack output": frozenset({"-j", "--json", "--shell", "--show-secrets", "-s", "--stack"}),
+    # https://www.pulumi.com/docs/iac/cli/commands/pulumi_stack_rm/
+    "stack rm": frozenset({"-f", "--force", "--preserve-config", "-s", "--stack", "-y", "--yes"}),
+    # https://www.pulumi.com/docs/iac/cli/commands/pulumi_stack_select/
+    "stack select": frozenset({"-c", "--create", "--secrets-provider", "-s", "--stack"}),
+    # https://www.pulumi.com/docs/iac/cli/commands/pulumi_up/
+    "up": frozenset(
+        {
+            "--continue-on-error",
+            "--diff",
+            "--expect-no-changes",
+            "-j",
+            "--json",
+            "--policy-pack",
+            "--policy-pack-config",
+            "-r",
+            "--refresh",
+            "--replace",
+            "-s",
+            "--stack",
+            "-t",
+            "--target",
+            "--target-replace",
+            "-y",
+            "--yes",
+        }
+    ),
+    # https://www.pulumi.com/docs/iac/cli/commands/pulumi_version/ (no options of its own)
+    "version": frozenset(),
+}
+
+# Global options, listed in every command's synopsis (e.g. https://awscli.amazonaws.com/v2/documentation/api/latest/reference/kms/cancel-key-deletion.html).
+AWS_GLOBAL_FLAGS = frozenset({"--region", "--query", "--output", "--profile", "--cli-binary-format", "--no-cli-pager"})
+AWS_FLAGS: dict[tuple[str, str], frozenset[str]] = {
+    # https://awscli.amazonaws.com/v2/documentation/api/latest/reference/apigateway/get-account.html
+    # (no options of its own)
+    ("apigateway", "get-account"): frozenset(),
+    # https://awscli.amazonaws.com/v2/documentation/api/latest/reference/ce/update-cost-allocation-tags-status.html
+    # (API_UpdateCostAllocationTagsStatus: CostAllocationTagsStatus, its only parameter)
+    ("ce", "update-cost-allocation-tags-status"): frozenset({"--cost-allocation-tags-status"}),
+    # https://awscli.amazonaws.com/v2/documentation/api/latest/reference/configservice/describe-configuration-recorders.html
+    # (names are optional)
+    ("configservice", "describe-configuration-recorders"): frozenset({"--configuration-recorder-names"}),
+    # https://awscli.amazonaws.com/v2/documentation/api/latest/reference/ec2/describe-availability-zones.html
+    # (only global options used)
+    ("ec2", "describe-availability-zones"): frozenset(),
+    # https://awscli.amazonaws.com/v2/documentation/api/latest/reference/iam/attach-role-policy.html
+    ("iam", "attach-role-policy"): frozenset({"--role-name", "--policy-arn"}),
+    # https://awscli.amazonaws.com/v2/documentation/api/latest/reference/iam/create-policy.html
+    ("iam", "create-policy"): frozenset({"--policy-name", "--policy-document", "--path", "--description", "--tags"}),
+    # https://awscli.amazonaws.com/v2/documentation/api/latest/reference/iam/create-role.html
+    ("iam", "create-role"): frozenset(
+        {
+            "--role-name",
+            "--assume-role-policy-document",
+            "--path",
+            "--description",
+            "--max-session-duration",
+            "--permissions-boundary",
+            "--tags",
+        }
+    ),
+    # https://awscli.amazonaws.com/v2/documentation/api/latest/reference/kms/cancel-key-deletion.html
+    ("kms", "cancel-key-deletion"): frozenset({"--key-id"}),
+    # https://awscli.amazonaws.com/v2/documentation/api/latest/reference/kms/enable-key.html
+    # (KeyId, the EnableKey API's only parameter)
+    ("kms", "enable-key"): frozenset({"--key-id"}),
+    # https://awscli.amazonaws.com/v2/documentation/api/latest/reference/lambda/invoke.html
+    ("lambda", "invoke"): frozenset({"--function-name", "--invocation-type", "--log-type", "--payload", "--qualifier"}),
+    # https://awscli.amazonaws.com/v2/documentation/api/latest/reference/lambda/list-versions-by-function.html
+    # (API_ListVersionsByFunction: FunctionName)
+    ("lambda", "list-versions-by-function"): frozenset({"--function-name"}),
+    # https://awscli.amazonaws.com/v2/documentation/api/latest/reference/lambda/update-alias.html
+    ("lambda", "update-alias"): frozenset({"--function-name", "--name", "--function-version", "--description"}),
+    # https://awscli.amazonaws.com/v2/documentation/api/latest/reference/rds/describe-db-instances.html
+    # (API_DescribeDBInstances: DBInstanceIdentifier)
+    ("rds", "describe-db-instances"): frozenset({"--db-instance-identifier"}),
+    # https://awscli.amazonaws.com/v2/documentation/api/latest/reference/rds/describe-db-snapshots.html
+    ("rds", "describe-db-snapshots"): frozenset(
+        {"--db-instance-identifier", "--db-snapshot-identifier", "--snapshot-type"}
+    ),
+    # https://awscli.amazonaws.com/v2/documentation/api/latest/reference/route53/get-hosted-zone.html
+    # (API_GetHostedZone: Id)
+    ("route53", "get-hosted-zone"): frozenset({"--id"}),
+    # https://docs.aws.amazon.com/cli/latest/userguide/using-s3-commands.html (aws s3 ls/rm PATH)
+    ("s3", "ls"): frozenset(),
+    ("s3", "rm"): frozenset(),
+    # https://awscli.amazonaws.com/v2/documentation/api/latest/reference/service-quotas/get-service-quota.html
+    ("service-quotas", "get-service-quota"): frozenset({"--service-code", "--quota-code"}),
+    # https://awscli.amazonaws.com/v2/documentation/api/latest/reference/sqs/get-queue-attributes.html
+    # (API_GetQueueAttributes: QueueUrl, AttributeNames)
+    ("sqs", "get-queue-attributes"): frozenset({"--queue-url", "--attribute-names"}),
+    # https://awscli.amazonaws.com/v2/documentation/api/latest/reference/sqs/start-message-move-task.html
+    ("sqs", "start-message-move-task"): frozenset(
+        {"--source-arn", "--destination-arn", "--max-number-of-messages-per-second"}
+    ),
+    # https://awscli.amazonaws.com/v2/documentation/api/latest/reference/sts/get-caller-identity.html
+    # (no options of its own)
+    ("sts", "get-caller-identity"): frozenset(),
+}
+
 
 @dataclass(frozen=True)
 class Command:
@@ -749,6 +922,60 @@ def link_problems(docs: Documented) -> list[str]:
     return problems
 
 
+def _leading_words(words: Sequence[str]) -> list[str]:
+    """The words before the first option: a command's subcommand path and its first positionals."""
+    leading = []
+    for word in words:
+        if word.startswith("-"):
+            break
+        leading.append(word)
+    return leading
+
+
+def external_cli_call(command: Command) -> tuple[str, str, list[str], frozenset[str] | None] | None:
+    """("pulumi"/"aws", the subcommand, its flags, the flags known for it or None) for a pulumi or aws command."""
+    call = pulumi_call(command)
+    if call is not None:
+        leading = _leading_words(call[0])
+        if not leading:
+            return None  # prose naming the program, not a command
+        # A command group's second word is its subcommand (`pulumi stack rename`), anything else's is
+        # an argument (`pulumi login s3://...`).
+        subcommand = " ".join(leading[:2] if leading[0] in PULUMI_COMMAND_GROUPS else leading[:1])
+        known = PULUMI_FLAGS.get(subcommand)
+        return "pulumi", subcommand, _flags(call[0]), None if known is None else known | PULUMI_GLOBAL_FLAGS
+    words = _without_assignments(command.words)
+    if words and PurePosixPath(words[0]).name == "aws":
+        service_operation = (words[1], words[2]) if len(words) > 2 else (" ".join(words[1:]), "")
+        known = AWS_FLAGS.get(service_operation)
+        flags = _flags(words[1:])
+        return "aws", " ".join(service_operation), flags, None if known is None else known | AWS_GLOBAL_FLAGS
+    return None
+
+
+def cli_flag_problems(docs: Documented) -> list[str]:
+    """``pulumi`` and ``aws`` commands use only options confirmed in their CLI references (PULUMI_FLAGS,
+    AWS_FLAGS): a misspelt or invented flag fails only against a real account, mid-deployment."""
+    problems = []
+    for command in docs.commands:
+        call = external_cli_call(command)
+        if call is None:
+            continue
+        program, subcommand, flags, known = call
+        if known is None:
+            problems.append(
+                f"{command.where()}: `{program} {subcommand}` has no confirmed options here; add it to "
+                f"{'PULUMI_FLAGS' if program == 'pulumi' else 'AWS_FLAGS'} with its reference URL"
+            )
+            continue
+        problems += [
+            f"{command.where()}: {program} {subcommand} has no option {flag} (confirmed: {sorted(known)})"
+            for flag in flags
+            if flag not in known
+        ]
+    return problems
+
+
 def all_problems(docs: Documented) -> list[str]:
     return [
         *docs.shell_errors,
@@ -759,6 +986,7 @@ def all_problems(docs: Documented) -> list[str]:
         *config_key_problems(docs),
         *output_problems(docs),
         *policy_pack_problems(docs),
+        *cli_flag_problems(docs),
         *path_problems(docs),
         *link_problems(docs),
     ]
@@ -816,6 +1044,11 @@ def test_every_policy_pack_the_docs_pass_is_a_pack_directory() -> None:
     assert not problems, "\n".join(problems)
 
 
+def test_every_pulumi_and_aws_flag_is_one_their_references_list() -> None:
+    problems = cli_flag_problems(documented())
+    assert not problems, "\n".join(problems)
+
+
 def test_every_repository_path_in_backticks_exists() -> None:
     problems = path_problems(documented())
     assert not problems, "\n".join(problems)
@@ -862,6 +1095,20 @@ BROKEN = {
         "exports no 'apiUri'",
     ),
     "output-of-the-other-project": (_sh("pulumi -C bootstrap stack output apiUrl"), "exports no 'apiUrl'"),
+    "unknown-pulumi-flag": (_sh("pulumi up --policy-packs policies"), "pulumi up has no option --policy-packs"),
+    "pulumi-flag-of-another-subcommand": (
+        _sh("pulumi preview --clear-pending-creates"),
+        "pulumi preview has no option --clear-pending-creates",
+    ),
+    "unknown-pulumi-subcommand": (_sh("pulumi stack rename dev2"), "`pulumi stack rename` has no confirmed options"),
+    "unknown-aws-flag": (
+        _sh("aws lambda invoke --function serverless-infra-dev-function-migrator out.json"),
+        "aws lambda invoke has no option --function",
+    ),
+    "unknown-aws-flag-in-substitution": (
+        _sh('echo "$(aws s3 ls s3://bucket/ --recursve)"'),
+        "aws s3 ls has no option --recursve",
+    ),
     "not-a-policy-pack": (_sh("pulumi preview --policy-pack infra"), "infra/ is not a policy pack"),
     "missing-path": (
         "See `infra/serverless_infra/nothing.py`.\n",
@@ -897,6 +1144,8 @@ def test_a_sound_document_is_not_reported(tmp_path: Path) -> None:
             'E2E_API_KEY="$(pulumi stack output apiKey --show-secrets --stack dev)" python3 -m nox -s e2e',
             "pulumi config set --path 'aws:assumeRoles[0].roleArn' arn:aws:iam::<id>:role/<role> --stack dev",
             "python3 -m nox -s package -- --rds-ca-bundle build/rds-global-bundle.pem  # a comment",
+            "pulumi refresh --clear-pending-creates --stack dev",
+            "aws s3 ls s3://serverless-infra-dev-state-<account-id>/.pulumi/locks/ --region us-east-1",
         ),
         encoding="utf-8",
     )

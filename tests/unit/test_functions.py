@@ -210,7 +210,7 @@ def test_the_dlq_analyzer_runs_every_five_minutes_on_its_alias(stack_run):
     rule = stack_run.named("aws:cloudwatch/eventRule:EventRule", f"serverless-infra-{env}-event-rule-dlq-analyzer")
     assert rule.inputs["scheduleExpression"] == "rate(5 minutes)"
     alias = stack_run.named("aws:lambda/alias:Alias", f"serverless-infra-{env}-alias-dlq-analyzer")
-    (target,) = stack_run.of_type("aws:cloudwatch/eventTarget:EventTarget")
+    (target,) = [t for t in stack_run.of_type("aws:cloudwatch/eventTarget:EventTarget") if "dlq-analyzer" in t.name]
     assert (target.inputs["rule"], target.inputs["arn"]) == (rule.outputs["name"], alias.outputs["arn"])
     permission = stack_run.named(
         "aws:lambda/permission:Permission", f"serverless-infra-{env}-permission-dlq-analyzer-schedule"

@@ -15,7 +15,12 @@ def documented_alarms():
 
 def as_pattern(heading):
     return re.compile(
-        "^" + re.escape(heading).replace(re.escape("<name>"), r"[a-z-]+").replace(re.escape("<n>"), r"\d+") + "$"
+        "^"
+        + re.escape(heading)
+        .replace(re.escape("<name>"), r"[a-z-]+")
+        .replace(re.escape("<n>"), r"\d+")
+        .replace(re.escape("<window>"), r"\d+[mh]")
+        + "$"
     )
 
 
@@ -23,6 +28,9 @@ def test_every_alarm_has_a_section(stack_run):
     patterns = [as_pattern(heading) for heading in documented_alarms()]
     alarms = [
         a.inputs["name"].split("-alarm-", 1)[1] for a in stack_run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    ] + [
+        a.inputs["alarmName"].split("-alarm-", 1)[1]
+        for a in stack_run.of_type("aws:cloudwatch/compositeAlarm:CompositeAlarm")
     ]
     undocumented = [alarm for alarm in alarms if not any(p.match(alarm) for p in patterns)]
     assert undocumented == []

@@ -7,7 +7,7 @@ names the services and roles allowed to use it (see :func:`serverless_infra.iam.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import pulumi
@@ -15,7 +15,7 @@ import pulumi_aws as aws
 
 from contract.parameters import Category
 from contract.workloads import WORKLOADS, DatabaseAccess, readers_of
-from serverless_infra.iam import AccountContext, KeyUsage, key_policy
+from serverless_infra.iam import AccountContext, KeyUsage, OperatorUse, key_policy
 from serverless_infra.naming import Namer
 
 
@@ -40,6 +40,7 @@ class KeysArgs:
     account: AccountContext
     deletion_window_days: int
     config_delivery: bool = False  # this stack's AWS Config role writes encrypted objects to the artifact bucket
+    operator_role_arn: str = ""  # the on-call role of docs/operations.md (operatorRoleArn); empty: none
 
 
 class Keys(pulumi.ComponentResource):
@@ -51,7 +52,10 @@ class Keys(pulumi.ComponentResource):
     def __init__(self, name: str, args: KeysArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("serverless-infra:index:Keys", name, None, opts)
         self.keys, self.aliases = {}, {}
-        for purpose, usage in key_usages(args.namer, args.account, config_delivery=args.config_delivery).items():
+        usages = key_usages(
+            args.namer, args.account, config_delivery=args.config_delivery, operator_role_arn=args.operator_role_arn
+        )
+        for purpose, usage in usages.items():
             key_name = args.namer.name("kms-key", purpose.value)
             key = aws.kms.Key(
                 key_name,
@@ -92,12 +96,17 @@ CONFIG_ROLE = "config"
 """Qualifier of AWS Config's role (``role-config``), created by the compliance component."""
 
 
-def key_usages(namer: Namer, account: AccountContext, *, config_delivery: bool = False) -> dict[KeyPurpose, KeyUsage]:
+def key_usages(
+    namer: Namer, account: AccountContext, *, config_delivery: bool = False, operator_role_arn: str = ""
+) -> dict[KeyPurpose, KeyUsage]:
     """Who uses which key: derived from the workload table, so a new reader needs no edit here.
 
     ``config_delivery``: AWS Config's delivery channel writes SSE-KMS objects to the artifact bucket
     with the recorder's role, which therefore encrypts with the artifacts key through S3.
     https://docs.aws.amazon.com/config/latest/developerguide/s3-kms-key-policy.html
+
+    ``operator_role_arn``: the on-call role may use the parameter keys through SSM and the messaging
+    key through SQS for exactly what the runbooks do (:func:`operator_usage`); nothing else.
     """
 
     def role(workload_key: str) -> str:
@@ -113,7 +122,7 @@ def key_usages(namer: Namer, account: AccountContext, *, config_delivery: bool =
         if w.database_access is DatabaseAccess.MASTER
     )
     logs_arn_pattern = f"arn:{account.partition}:logs:{account.region}:{account.account_id}:log-group:*"
-    return {
+    usages = {
         KeyPurpose.DATABASE: KeyUsage(
             via_services=("rds", "secretsmanager", "ssm"),
             decrypting_roles=tuple(sorted(set(roles_reading(Category.DATABASE) + master_readers))),
@@ -147,6 +156,11 @@ def key_usages(namer: Namer, account: AccountContext, *, config_delivery: bool =
             service_principals=(
                 # CloudWatch alarms publish to the encrypted alarm topic; SNS asks KMS on their behalf.
                 ("cloudwatch.amazonaws.com", {"StringEquals": {"aws:SourceAccount": account.account_id}}),
+                # AWS Budgets notifies the same topic (budgets-sns-policy.html); EventBridge delivers the RDS
+                # storage-ceiling events to it, without source keys in the KMS request: the topic policy admits
+                # only this stack's rule (sns-key-management.html#compatibility-with-aws-services).
+                ("budgets.amazonaws.com", {"StringEquals": {"aws:SourceAccount": account.account_id}}),
+                ("events.amazonaws.com", {}),
             ),
         ),
         KeyPurpose.FUNCTIONS: KeyUsage(
@@ -155,3 +169,24 @@ def key_usages(namer: Namer, account: AccountContext, *, config_delivery: bool =
             grants_for_aws_resources=True,
         ),
     }
+    return {
+        purpose: replace(usage, operator=operator_usage(purpose, operator_role_arn))
+        for purpose, usage in usages.items()
+    }
+
+
+OPERATOR_PARAMETER_ACTIONS = ("kms:Decrypt", "kms:Encrypt")
+"""ops.parameters: ``history --decrypt`` and ``rollback`` read SecureStrings; ``rollback`` writes them."""
+OPERATOR_QUEUE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+"""Reading the dead-letter queue and redriving it to the orders queue (SQS's message move task)."""
+
+
+def operator_usage(purpose: KeyPurpose, operator_role_arn: str) -> OperatorUse | None:
+    """What the runbooks of docs/operations.md need of one key (offline/deployer/operator.json asks IAM alike)."""
+    if not operator_role_arn:
+        return None
+    if purpose in (KeyPurpose.DATABASE, KeyPurpose.API, KeyPurpose.CACHE):
+        return OperatorUse(operator_role_arn, ("ssm",), OPERATOR_PARAMETER_ACTIONS)
+    if purpose is KeyPurpose.MESSAGING:
+        return OperatorUse(operator_role_arn, ("sqs",), OPERATOR_QUEUE_ACTIONS)
+    return None

@@ -9,6 +9,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from contract import slo
+from contract.naming import APPLICATION
 from serverless_infra.components.functions import METRICS_NAMESPACE
 from serverless_infra.iam import AccountContext, document
 from serverless_infra.naming import Namer
@@ -24,6 +26,17 @@ for latency percentiles and error traces, at a fifth of the default's trace bill
 Sampling is decided where the trace starts (API Gateway) and followed by the function.
 https://docs.aws.amazon.com/xray/latest/devguide/xray-console-sampling.html"""
 DLQ_FAILURE_CLASSES = ("malformed", "invalid", "processable")
+BUDGET_ACTUAL_PERCENT = 80.0
+"""The budget notifies when actual charges pass this share of ``monthlyBudgetUsd``..."""
+BUDGET_FORECAST_PERCENT = 100.0
+"""...and when the month's forecast passes all of it."""
+COST_ALLOCATION_TAGS = ("Application", "Environment")
+"""The tags that scope the budget to this stack's resources (activate them in the Billing console)."""
+STORAGE_CEILING_EVENTS = ("RDS-EVENT-0225", "RDS-EVENT-0224", "RDS-EVENT-0223", "RDS-EVENT-0007")
+"""RDS events that say storage autoscaling is running out of room, as RDS itself measures it:
+0225 allocated storage reached 80% of the maximum storage threshold; 0224 a pending autoscaling step
+would reach or pass the maximum; 0223 autoscaling cannot scale; 0007 storage exhausted.
+https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Events.Messages.html"""
 """The DLQ analyzer's classes (function/orders/handlers/dlq_analyzer.py), its ``FailureClass`` dimension."""
 
 
@@ -54,8 +67,9 @@ class ObservabilityArgs:
     queue_name: pulumi.Input[str]
     dead_letter_queue_name: pulumi.Input[str]
     primary_identifier: pulumi.Input[str]
+    primary_arn: pulumi.Input[str]
     replica_identifiers: Sequence[pulumi.Input[str]]
-    allocated_storage_gb: int
+    environment: str
 
 
 @dataclass(frozen=True)
@@ -89,7 +103,14 @@ class Observability(pulumi.ComponentResource):
             kms_master_key_id=args.key_arn,
             opts=child,
         )
-        aws.sns.TopicPolicy(
+        self.storage_rule = aws.cloudwatch.EventRule(
+            namer.name("event-rule", "db-storage-ceiling"),
+            name=namer.name("event-rule", "db-storage-ceiling"),
+            description="RDS storage autoscaling of the primary is near, at or unable to pass its maximum storage",
+            event_pattern=pulumi.Output.json_dumps(storage_ceiling_pattern(args.primary_arn)),
+            opts=child,
+        )
+        self.topic_policy = aws.sns.TopicPolicy(
             namer.name("topic-policy", "alarms"),
             arn=self.topic.arn,
             policy=document(
@@ -102,6 +123,27 @@ class Observability(pulumi.ComponentResource):
                     "Condition": {"StringEquals": {"aws:SourceAccount": args.account.account_id}},
                 },
                 {
+                    "Sid": "BudgetsOfThisAccount",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "budgets.amazonaws.com"},
+                    "Action": "sns:Publish",
+                    "Resource": self.topic.arn,
+                    "Condition": {
+                        "StringEquals": {"aws:SourceAccount": args.account.account_id},
+                        "ArnLike": {
+                            "aws:SourceArn": f"arn:{args.account.partition}:budgets::{args.account.account_id}:*"
+                        },
+                    },
+                },
+                {
+                    "Sid": "StorageCeilingEventsOfThisStack",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "sns:Publish",
+                    "Resource": self.topic.arn,
+                    "Condition": {"ArnEquals": {"aws:SourceArn": self.storage_rule.arn}},
+                },
+                {
                     "Sid": "DenyInsecureTransport",
                     "Effect": "Deny",
                     "Principal": "*",
@@ -111,6 +153,39 @@ class Observability(pulumi.ComponentResource):
                 },
             ),
             opts=child,
+        )
+        aws.cloudwatch.EventTarget(
+            namer.name("event-target", "db-storage-ceiling"),
+            rule=self.storage_rule.name,
+            arn=self.topic.arn,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.topic_policy]),
+        )
+        self.budget = aws.budgets.Budget(
+            namer.name("budget"),
+            name=namer.name("budget"),
+            budget_type="COST",
+            time_unit="MONTHLY",
+            limit_amount=str(args.settings.monthly_budget_usd),
+            limit_unit="USD",
+            metrics="UnblendedCost",
+            filter_expression=budget_filter(args.environment),
+            notifications=[
+                aws.budgets.BudgetNotificationArgs(
+                    notification_type="ACTUAL",
+                    comparison_operator="GREATER_THAN",
+                    threshold=BUDGET_ACTUAL_PERCENT,
+                    threshold_type="PERCENTAGE",
+                    subscriber_sns_topic_arns=[self.topic.arn],
+                ),
+                aws.budgets.BudgetNotificationArgs(
+                    notification_type="FORECASTED",
+                    comparison_operator="GREATER_THAN",
+                    threshold=BUDGET_FORECAST_PERCENT,
+                    threshold_type="PERCENTAGE",
+                    subscriber_sns_topic_arns=[self.topic.arn],
+                ),
+            ],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.topic_policy]),
         )
         if args.settings.alarm_email:
             aws.sns.TopicSubscription(
@@ -138,6 +213,11 @@ class Observability(pulumi.ComponentResource):
             opts=child,
         )
         self.alarms = [self._alarm(namer, spec) for spec in alarm_specs(args)]
+        self.slo_alarms: dict[tuple[str, int], aws.cloudwatch.MetricAlarm] = {}
+        self.burn_rate_alarms: dict[str, aws.cloudwatch.CompositeAlarm] = {}
+        for alert in slo.BURN_RATE_ALERTS:
+            windows = [self._window_alarm(namer, args, alert, w) for w in (alert.long_window_s, alert.short_window_s)]
+            self.burn_rate_alarms[alert.name] = self._burn_rate_alarm(namer, alert, windows)
         self.dashboard = aws.cloudwatch.Dashboard(
             namer.name("dashboard"),
             dashboard_name=namer.name("dashboard"),
@@ -145,6 +225,72 @@ class Observability(pulumi.ComponentResource):
             opts=child,
         )
         self.register_outputs({"topicArn": self.topic.arn, "dashboard": self.dashboard.dashboard_name})
+
+    def _window_alarm(
+        self, namer: Namer, args: ObservabilityArgs, alert: slo.BurnRateAlert, window_s: int
+    ) -> aws.cloudwatch.MetricAlarm:
+        """The 5xx share of API answers over one window, above the alert's threshold. It notifies nobody:
+        only the composite of its long and short windows does."""
+        qualifier = window_alarm_qualifier(alert, window_s)
+        api = {"ApiName": args.api_name, "Stage": args.api_stage}
+
+        def metric(query_id: str, name: str) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+            return aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                id=query_id,
+                return_data=False,
+                metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                    namespace="AWS/ApiGateway", metric_name=name, dimensions=api, period=window_s, stat="Sum"
+                ),
+            )
+
+        alarm = aws.cloudwatch.MetricAlarm(
+            namer.name("alarm", qualifier),
+            name=namer.name("alarm", qualifier),
+            alarm_description=(
+                f"API 5xx share above {alert.error_ratio_threshold:.2%} over {_duration(window_s)}: the error "
+                f"budget of the {slo.AVAILABILITY_TARGET:.1%} availability objective burning {alert.burn_rate:g}x "
+                "too fast (one window of a burn-rate alert; the composite notifies)"
+            ),
+            metric_queries=[
+                metric("errors", "5XXError"),
+                metric("answers", "Count"),
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id="ratio",
+                    expression=ERROR_RATIO_EXPRESSION,
+                    label="5xx share of answers",
+                    return_data=True,
+                ),
+            ],
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+            threshold=alert.error_ratio_threshold,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.slo_alarms[(alert.name, window_s)] = alarm
+        return alarm
+
+    def _burn_rate_alarm(
+        self, namer: Namer, alert: slo.BurnRateAlert, windows: Sequence[aws.cloudwatch.MetricAlarm]
+    ) -> aws.cloudwatch.CompositeAlarm:
+        qualifier = burn_rate_alarm_qualifier(alert)
+        return aws.cloudwatch.CompositeAlarm(
+            namer.name("alarm", qualifier),
+            alarm_name=namer.name("alarm", qualifier),
+            alarm_description=(
+                f"The API's error budget ({slo.ERROR_BUDGET:.1%} of answers over {slo.WINDOW_DAYS} days) is burning "
+                f"{alert.burn_rate:g}x too fast over {_duration(alert.long_window_s)} and "
+                f"{_duration(alert.short_window_s)}: {alert.budget_consumed:.0%} of it spent"
+            ),
+            alarm_rule=pulumi.Output.all(*[w.name for w in windows]).apply(
+                lambda names: " AND ".join(f'ALARM("{name}")' for name in names)
+            ),
+            actions_enabled=True,
+            alarm_actions=[self.topic.arn],
+            ok_actions=[self.topic.arn],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     def _alarm(self, namer: Namer, spec: AlarmSpec) -> aws.cloudwatch.MetricAlarm:
         return aws.cloudwatch.MetricAlarm(
@@ -168,19 +314,54 @@ class Observability(pulumi.ComponentResource):
         )
 
 
+ERROR_RATIO_EXPRESSION = "IF(answers > 0, errors / answers, 0)"
+"""The 5xx share of answers; a window without answers counts as no errors (and no data as not breaching)."""
+
+
+def _duration(seconds: int) -> str:
+    return f"{seconds // 3600} h" if seconds % 3600 == 0 else f"{seconds // 60} min"
+
+
+def window_alarm_qualifier(alert: slo.BurnRateAlert, window_s: int) -> str:
+    """``api-slo-fast-1h``, ``api-slo-fast-5m``, ...: one window of one burn-rate alert."""
+    label = f"{window_s // 3600}h" if window_s % 3600 == 0 else f"{window_s // 60}m"
+    return f"api-slo-{alert.name}-{label}"
+
+
+def burn_rate_alarm_qualifier(alert: slo.BurnRateAlert) -> str:
+    """``api-slo-fast-burn``, ``api-slo-slow-burn``: the composite that notifies."""
+    return f"api-slo-{alert.name}-burn"
+
+
+def budget_filter(environment: str) -> aws.budgets.BudgetFilterExpressionArgs:
+    """Costs tagged with this application and this stack's environment (both cost-allocation tags)."""
+    values = {"Application": APPLICATION, "Environment": environment}
+    return aws.budgets.BudgetFilterExpressionArgs(
+        ands=[
+            aws.budgets.BudgetFilterExpressionAndArgs(
+                tags=aws.budgets.BudgetFilterExpressionAndTagsArgs(
+                    key=key, values=[values[key]], match_options=["EQUALS"]
+                )
+            )
+            for key in COST_ALLOCATION_TAGS
+        ]
+    )
+
+
+def storage_ceiling_pattern(primary_arn: pulumi.Input[str]) -> dict[str, Any]:
+    """EventBridge pattern: the primary's storage-ceiling events (STORAGE_CEILING_EVENTS)."""
+    return {
+        "source": ["aws.rds"],
+        "detail-type": ["RDS DB Instance Event"],
+        "resources": [primary_arn],
+        "detail": {"EventID": list(STORAGE_CEILING_EVENTS)},
+    }
+
+
 def alarm_specs(args: ObservabilityArgs) -> list[AlarmSpec]:
     """Every alarm, as data: docs/operations.md explains each and what to check first."""
     api = {"ApiName": args.api_name, "Stage": args.api_stage}
     specs = [
-        AlarmSpec(
-            "api-5xx-rate",
-            "More than 1% of API requests failed with 5xx",
-            "AWS/ApiGateway",
-            "5XXError",
-            api,
-            0.01,
-            statistic="Average",
-        ),
         AlarmSpec(
             "api-latency-p99",
             f"API p99 latency above {args.settings.latency_p99_alarm_ms} ms in 3 of 5 minutes",
@@ -216,26 +397,6 @@ def alarm_specs(args: ObservabilityArgs) -> list[AlarmSpec]:
             statistic="Average",
             evaluation_periods=3,
             datapoints_to_alarm=3,
-        ),
-        AlarmSpec(
-            "db-free-storage",
-            "Primary database free storage below 10% of allocated storage",
-            "AWS/RDS",
-            "FreeStorageSpace",
-            {"DBInstanceIdentifier": args.primary_identifier},
-            args.allocated_storage_gb * 1024**3 * 0.10,
-            comparison="LessThanThreshold",
-            statistic="Minimum",
-        ),
-        AlarmSpec(
-            "estimated-charges",
-            f"Estimated monthly charges above the ${args.settings.monthly_budget_usd} budget",
-            "AWS/Billing",
-            "EstimatedCharges",
-            {"Currency": "USD"},
-            args.settings.monthly_budget_usd,
-            statistic="Maximum",
-            period=21_600,
         ),
     ]
     for index, replica in enumerate(args.replica_identifiers, start=1):
@@ -396,5 +557,38 @@ def dashboard_body(args: ObservabilityArgs) -> dict[str, Any]:
             stat="Maximum",
             y=24,
         ),
+        error_budget_widget(args, y=24, x=12),
     ]
     return {"widgets": widgets}
+
+
+def error_budget_expression() -> str:
+    """Remaining error budget in percent: 100 x (1 - observed 5xx share / allowed share)."""
+    return f"100 * (1 - IF(answers > 0, errors / answers, 0) / {slo.ERROR_BUDGET:.6g})"
+
+
+def error_budget_widget(args: ObservabilityArgs, y: int, x: int) -> dict[str, Any]:
+    """The share of the 30-day error budget left, over the last 30 days (one value for the whole range)."""
+    api = ["ApiName", args.api_name, "Stage", args.api_stage]
+    return {
+        "type": "metric",
+        "x": x,
+        "y": y,
+        "width": 12,
+        "height": 6,
+        "properties": {
+            "title": f"Error budget remaining ({slo.WINDOW_DAYS} days, %)",
+            "region": args.account.region,
+            "view": "singleValue",
+            "start": f"-P{slo.WINDOW_DAYS}D",
+            "end": "P0D",
+            "setPeriodToTimeRange": True,
+            "stat": "Sum",
+            "period": slo.WINDOW_SECONDS,
+            "metrics": [
+                [{"expression": error_budget_expression(), "id": "remaining", "label": "error budget left (%)"}],
+                ["AWS/ApiGateway", "5XXError", *api, {"id": "errors", "stat": "Sum", "visible": False}],
+                ["AWS/ApiGateway", "Count", *api, {"id": "answers", "stat": "Sum", "visible": False}],
+            ],
+        },
+    }

@@ -126,16 +126,26 @@ def dashboard_metrics(program) -> list[Metric]:
     for widget in json.loads(dashboard.inputs["dashboardBody"])["widgets"]:
         for row in widget["properties"].get("metrics", []):
             fields = [field for field in row if not isinstance(field, dict)]
+            if not fields:  # a metric-math expression row: it reads the rows it names by id
+                continue
             namespace, name, pairs = fields[0], fields[1], fields[2:]
             read.append((namespace, name, frozenset(zip(pairs[::2], pairs[1::2], strict=True))))
     return read
 
 
 def alarm_metrics(program) -> list[Metric]:
-    return [
-        (alarm.inputs["namespace"], alarm.inputs["metricName"], frozenset(alarm.inputs["dimensions"].items()))
-        for alarm in program.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
-    ]
+    """Every metric an alarm reads: its own, or each one its metric-math queries name."""
+    read: list[Metric] = []
+    for alarm in program.of_type("aws:cloudwatch/metricAlarm:MetricAlarm"):
+        if alarm.inputs.get("metricQueries"):
+            for query in alarm.inputs["metricQueries"]:
+                if metric := query.get("metric"):
+                    dimensions = frozenset((metric.get("dimensions") or {}).items())
+                    read.append((metric["namespace"], metric["metricName"], dimensions))
+        else:
+            dimensions = frozenset(alarm.inputs["dimensions"].items())
+            read.append((alarm.inputs["namespace"], alarm.inputs["metricName"], dimensions))
+    return read
 
 
 def custom(metric: Metric) -> bool:
