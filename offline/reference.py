@@ -12,11 +12,11 @@ import argparse
 import re
 import sys
 import tempfile
-import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
 from offline.harness import ProgramRun, run_program
+from offline.package import placeholder_archives
 from offline.project import PulumiProject, load_stack_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,21 +94,10 @@ def expected_documents(run: ProgramRun | None = None) -> dict[Path, str]:
     project = PulumiProject.load(ROOT)
     if run is None:
         with tempfile.TemporaryDirectory(prefix="reference-") as directory:
-            run = run_program(ROOT, "prod", config_overrides=_placeholder_archives(Path(directory)), preview=True)
+            run = run_program(ROOT, "prod", config_overrides=placeholder_archives(Path(directory)), preview=True)
     return {
         CONFIG_DOC: render(CONFIG_DOC, configuration_table(project)),
         ARCHITECTURE_DOC: render(ARCHITECTURE_DOC, architecture_diagram(run)),
-    }
-
-
-def _placeholder_archives(directory: Path) -> dict[str, str]:
-    """The diagram shows the graph, which does not depend on archive contents: any zip file will do."""
-    for name in ("function.zip", "layer.zip"):
-        with zipfile.ZipFile(directory / name, "w") as archive:
-            archive.writestr("empty", "")
-    return {
-        "serverless-infra:functionArchive": str(directory / "function.zip"),
-        "serverless-infra:layerArchive": str(directory / "layer.zip"),
     }
 
 

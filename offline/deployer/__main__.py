@@ -11,10 +11,12 @@ import argparse
 import json
 import re
 import sys
+import tempfile
 from pathlib import Path
 
 from offline.deployer import ACCOUNT_VARIABLE, path_of, policies_for, render
 from offline.harness import ProgramError, run_program
+from offline.package import placeholder_archives
 from offline.project import ProjectError
 
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
@@ -48,7 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: unknown stack {options.stack!r}: {stack_file} does not exist", file=sys.stderr)
         return 2
     try:
-        run = run_program(options.project, options.stack, preview=True)
+        with tempfile.TemporaryDirectory(prefix="deployer-") as directory:
+            # The policy depends on the resource types, not on the archives' bytes: none need be built.
+            archives = placeholder_archives(Path(directory))
+            run = run_program(options.project, options.stack, config_overrides=archives, preview=True)
         policies = policies_for(role, run, options.account_id or ACCOUNT_VARIABLE)
     except (ProjectError, ProgramError) as error:
         cause = f" ({error.__cause__})" if error.__cause__ and str(error.__cause__) not in str(error) else ""
