@@ -11,11 +11,14 @@ process environment afterwards, so runs can follow each other in one test worker
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
 import runpy
+import signal
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +36,14 @@ from offline.project import PulumiProject, StackConfig, load_stack_config
 
 class ProgramError(Exception):
     """The program failed to run; ``__cause__`` holds the program's own exception."""
+
+
+class ProgramTimeout(ProgramError):
+    """The program did not finish before its deadline; the message says what it was waiting for."""
+
+
+class _DeadlinePassed(BaseException):
+    """Raised in the main thread when the deadline passes (a BaseException: programs rarely catch it)."""
 
 
 @dataclass
@@ -76,10 +87,14 @@ def run_program(
     config_overrides: Mapping[str, Any | None] | None = None,
     preview: bool = False,
     unknown_computed: bool = False,
+    timeout: float | None = None,
 ) -> ProgramRun:
     """Run the project's program for ``stack`` under mocks and return what it registered.
 
     ``unknown_computed`` models a first preview: IDs and provider-computed attributes are unknown.
+    ``timeout`` (seconds) bounds the run: when it passes, :class:`ProgramTimeout` names the
+    registrations and invokes still outstanding (or the last one, when the program's own code is
+    what does not finish). It needs the main thread; elsewhere the run is unbounded.
     """
     project = PulumiProject.load(project_dir)
     stack_config = config if config is not None else load_stack_config(project, stack)
@@ -95,8 +110,18 @@ def run_program(
         pulumi_settings.SETTINGS.rpc_manager.clear()
         pulumi_settings.SETTINGS.outputs.clear()
         main = str(project.main_path)
+
+        def program() -> None:
+            pulumi.runtime.register_stack_transformation(monitor.note_construction)
+            _run_main(main)
+
         try:
-            _sync_await(run_in_stack(lambda: _run_main(main)))
+            with _deadline(timeout):
+                _sync_await(run_in_stack(program))
+        except _DeadlinePassed:
+            message = _timeout_message(project.name, stack, timeout or 0, mocks)
+            _cancel_leftover_tasks()
+            raise ProgramTimeout(message) from None
         except Exception as error:
             raise ProgramError(f"program {project.name!r} failed for stack {stack!r}: {error}") from error
         outputs = {name: rpc.unwrap_rpc_secret(value) for name, value in monitor.stack_outputs.items()}
@@ -114,6 +139,65 @@ def run_program(
         warnings=warnings,
         invokes=[(invoke.token, invoke.args) for invoke in mocks.invokes],
     )
+
+
+def _timeout_message(project: str, stack: str, timeout: float, mocks: AwsMocks) -> str:
+    outstanding = mocks.activity.outstanding()
+    head = f"program {project!r} did not finish for stack {stack!r} within {timeout:g} s"
+    if outstanding:
+        return f"{head}; waiting for: {'; '.join(outstanding)}"
+    last = mocks.activity.last or "none yet"
+    return f"{head}; nothing outstanding (the program's own code is still running); last step: {last}"
+
+
+def _cancel_leftover_tasks(grace_s: float = 2.0) -> None:
+    """Cancel what the interrupted program left on the event loop, so it unwinds (bounded) now."""
+    try:
+        loop = asyncio.get_event_loop()
+    except RuntimeError:
+        return
+    if loop.is_running():
+        return
+    tasks = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        with contextlib.suppress(BaseException):
+            loop.run_until_complete(asyncio.wait(tasks, timeout=grace_s))
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float | None) -> Iterator[None]:
+    """Interrupt the main thread with :class:`_DeadlinePassed` after ``seconds``.
+
+    A watchdog thread signals the main thread (SIGUSR1, handler restored afterwards); a signal also
+    wakes an event loop blocked waiting for futures that never resolve.
+    """
+    if seconds is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    done = threading.Event()
+    fired = threading.Event()
+
+    def handler(_signum: int, _frame: object) -> None:
+        if fired.is_set() and not done.is_set():
+            raise _DeadlinePassed
+
+    def watch() -> None:
+        if not done.wait(seconds):
+            fired.set()
+            signal.pthread_kill(main_thread, signal.SIGUSR1)
+
+    main_thread = threading.get_ident()
+    previous = signal.signal(signal.SIGUSR1, handler)
+    watchdog = threading.Thread(target=watch, name="program-deadline", daemon=True)
+    watchdog.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watchdog.join()
+        signal.signal(signal.SIGUSR1, previous)
 
 
 def _run_main(main: str) -> None:

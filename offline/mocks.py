@@ -1,16 +1,20 @@
 """Pulumi mocks that answer like AWS would, and remember everything the program registered.
 
 Resource registrations get back their inputs plus the attributes AWS computes (ids, ARNs,
-endpoints) with plausible, deterministic values. Invokes the AWS provider commonly serves (caller
-identity, region, partition, availability zones, IAM policy documents, AMIs) get canned answers;
-any other invoke gets an empty answer and is recorded as a warning, so a program that depends on
-one is noticed rather than silently mis-modelled.
+endpoints) with plausible, deterministic values. Invokes get every field of the
+provider SDK's result type with a plausible value (:mod:`offline.invokes`), with more specific
+answers on top for the ones programs commonly use (caller identity, region, partition,
+availability zones, IAM policy documents built from their inputs, AMIs); an invoke of a package
+whose SDK is not importable gets an empty answer and is recorded as a warning, so a program that
+depends on one is noticed rather than silently mis-modelled.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +22,8 @@ from typing import Any
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
+
+from offline.invokes import synthesized_result
 
 ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -62,6 +68,7 @@ class AwsMocks(pulumi.runtime.Mocks):
         self.unknown_computed = unknown_computed
         self.invokes: list[InvokeRecord] = []
         self.warnings: list[str] = []
+        self.activity = Activity()
         self._invoke_answers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "aws:index/getCallerIdentity:getCallerIdentity": self._caller_identity,
             "aws:index/getRegion:getRegion": self._region,
@@ -90,11 +97,14 @@ class AwsMocks(pulumi.runtime.Mocks):
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
         call_args = dict(args.args)
         self.invokes.append(InvokeRecord(args.token, call_args))
-        answer = self._invoke_answers.get(args.token)
-        if answer is None:
-            self.warnings.append(f"no offline answer for invoke {args.token}; it returned nothing")
-            return {}
-        return answer(call_args)
+        with self.activity.step(f"invoke {args.token}"):
+            answer = self._invoke_answers.get(args.token)
+            generic = synthesized_result(args.token, call_args, region=self.region, account_id=self.account_id)
+            if answer is None and generic is None:
+                self.warnings.append(f"no offline answer for invoke {args.token}; it returned nothing")
+                return {}
+            # Every field of the SDK's result type, then what this module knows better on top.
+            return {**(generic or {}), **(answer(call_args) if answer is not None else {})}
 
     def _caller_identity(self, _: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -146,6 +156,62 @@ class AwsMocks(pulumi.runtime.Mocks):
         return {"id": f"ami-{digest[:17]}", "imageId": f"ami-{digest[:17]}", "architecture": "arm64", "name": "offline"}
 
 
+class Activity:
+    """What the program is doing, for a deadline's message: what it waits for, and its last step.
+
+    A resource is *constructed* when the program creates it (seen by a stack transformation) and
+    *registered* when its inputs have resolved and the monitor receives it; a monitor call
+    (registration or invoke) is *in flight* until the mocks answer. Thread-safe: the SDK calls the
+    monitor from executor threads.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting_inputs: dict[tuple[str, str], int] = {}
+        self._in_flight: dict[int, tuple[str, float]] = {}
+        self._sequence = 0
+        self.last = ""
+
+    def constructed(self, type_token: str, name: str) -> None:
+        with self._lock:
+            key = (type_token, name)
+            self._waiting_inputs[key] = self._waiting_inputs.get(key, 0) + 1
+
+    def registering(self, type_token: str, name: str) -> None:
+        with self._lock:
+            key = (type_token, name)
+            if self._waiting_inputs.get(key, 0) > 1:
+                self._waiting_inputs[key] -= 1
+            else:
+                self._waiting_inputs.pop(key, None)
+
+    class _Step:
+        def __init__(self, activity: Activity, label: str) -> None:
+            self.activity, self.label, self.key = activity, label, 0
+
+        def __enter__(self) -> None:
+            with self.activity._lock:
+                self.activity._sequence += 1
+                self.key = self.activity._sequence
+                self.activity._in_flight[self.key] = (self.label, time.monotonic())
+                self.activity.last = self.label
+
+        def __exit__(self, *_: object) -> None:
+            with self.activity._lock:
+                self.activity._in_flight.pop(self.key, None)
+
+    def step(self, label: str) -> Activity._Step:
+        return Activity._Step(self, label)
+
+    def outstanding(self, limit: int = 5) -> list[str]:
+        """The oldest unanswered monitor calls, then resources whose inputs never resolved."""
+        with self._lock:
+            calls = [f"{label} (no answer yet)" for label, _ in sorted(self._in_flight.values(), key=lambda e: e[1])]
+            waiting = [f"resource {t} '{n}' (its inputs never resolved)" for t, n in self._waiting_inputs]
+        found = calls + waiting
+        return found[:limit] + ([f"{len(found) - limit} more"] if len(found) > limit else [])
+
+
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """The SDK's mock monitor, also keeping what the engine sees of each registration.
 
@@ -155,13 +221,22 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     def __init__(self, mocks: AwsMocks) -> None:
         super().__init__(mocks)
+        self.mocks: AwsMocks = mocks
         self.records: dict[str, ResourceRecord] = {}
         self.order: list[str] = []
         self.stack_urn = ""
         self.stack_outputs: dict[str, Any] = {}
 
+    def note_construction(self, args: pulumi.ResourceTransformationArgs) -> None:
+        """A stack transformation: every resource passes here when the program creates it."""
+        self.mocks.activity.constructed(args.type_, args.name)
+
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        raw_object = request.object
+        request = _references_resolved(request, "object")
+        self.mocks.activity.registering(request.type, request.name)
+        with self.mocks.activity.step(f"resource {request.type} '{request.name}' registration"):
+            response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type == "pulumi:pulumi:Stack":
             self.stack_urn = response.urn
             return response
@@ -180,7 +255,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             dependencies=list(request.dependencies),
             property_dependencies={key: list(value.urns) for key, value in request.propertyDependencies.items()},
             protect=bool(request.protect),
-            raw_inputs=request.object,
+            raw_inputs=raw_object,
         )
         if response.urn not in self.records:
             self.order.append(response.urn)
@@ -189,12 +264,48 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         """Component and stack outputs (``register_outputs``/``pulumi.export``), secrets still wrapped."""
+        request = _references_resolved(request, "outputs")
         outputs = dict(rpc.deserialize_properties(request.outputs, keep_unknowns=True))
         if request.urn == self.stack_urn:
             self.stack_outputs = outputs
         elif request.urn in self.records:
             self.records[request.urn].outputs = outputs
         return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
+
+
+def _references_resolved(request: Any, field_name: str) -> Any:
+    """A copy of ``request`` whose resource references are the referenced IDs (URNs for components).
+
+    The engine hands a provider that does not accept references the ID instead; the mocks do the
+    same. Deserializing a reference would rehydrate the resource on the monitor's thread, whose
+    event loop is not the program's ("attached to a different loop").
+    """
+    struct = getattr(request, field_name)
+    if RESOURCE_SIG_BYTES not in struct.SerializeToString():
+        return request
+    from google.protobuf import json_format  # type: ignore[import-untyped]
+
+    copy = type(request)()
+    copy.CopyFrom(request)
+    getattr(copy, field_name).Clear()
+    getattr(copy, field_name).update(_without_references(json_format.MessageToDict(struct)))
+    return copy
+
+
+RESOURCE_SIG_BYTES = rpc._special_resource_sig.encode()
+
+
+def _without_references(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_without_references(element) for element in value]
+    if not isinstance(value, dict):
+        return value
+    if value.get(rpc._special_sig_key) == rpc._special_resource_sig:
+        resource_id = value.get("id")
+        if "id" in value:
+            return rpc.UNKNOWN if resource_id in ("", None) else resource_id
+        return value.get("urn", rpc.UNKNOWN)
+    return {key: _without_references(element) for key, element in value.items()}
 
 
 # -- computed attributes per resource type ---------------------------------------------------------
@@ -443,12 +554,45 @@ def _policy_document(args: dict[str, Any]) -> dict[str, Any]:
                 condition.setdefault(entry["test"], {})[entry["variable"]] = values[0] if len(values) == 1 else values
             statement["Condition"] = condition
         statements.append(statement)
-    document = {"Version": args.get("version") or "2012-10-17", "Statement": statements}
+    statements = _merged_statements(args, statements)
+    document: dict[str, Any] = {"Version": args.get("version") or "2012-10-17"}
+    if args.get("policyId"):
+        document["Id"] = args["policyId"]
+    document["Statement"] = statements
     return {
         "json": json.dumps(document, indent=2),
         "minifiedJson": json.dumps(document, separators=(",", ":")),
         "id": _digest(json.dumps(document)),
     }
+
+
+def _merged_statements(args: Mapping[str, Any], own: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Source documents first, then the document's own statements, then override documents, as the
+    provider merges them: a later statement replaces an earlier one with the same Sid."""
+
+    def statements_of(documents: Any) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for text in documents or []:
+            try:
+                parsed = json.loads(text)
+            except (TypeError, ValueError):
+                continue
+            body = parsed.get("Statement", []) if isinstance(parsed, dict) else []
+            found += [body] if isinstance(body, dict) else [s for s in body if isinstance(s, dict)]
+        return found
+
+    merged: list[dict[str, Any]] = []
+    for statement in [*statements_of(args.get("sourcePolicyDocuments")), *own]:
+        merged = [s for s in merged if not statement.get("Sid") or s.get("Sid") != statement["Sid"]]
+        merged.append(statement)
+    for statement in statements_of(args.get("overridePolicyDocuments")):
+        replaced = False
+        for index, existing in enumerate(merged):
+            if statement.get("Sid") and existing.get("Sid") == statement["Sid"]:
+                merged[index], replaced = statement, True
+        if not replaced:
+            merged.append(statement)
+    return merged
 
 
 def _digest(text: str) -> str:

@@ -65,6 +65,11 @@ class PulumiProject:
         }
         return cls(root, name, runtime_name, options, main, schema)
 
+    @property
+    def descriptor(self) -> Path:
+        """The project file itself (Pulumi.yaml or Pulumi.yml)."""
+        return _project_file(self.directory)
+
     def stack_file(self, stack: str) -> Path:
         return self.directory / f"Pulumi.{stack}.yaml"
 
@@ -137,8 +142,20 @@ def _project_file(root: Path) -> Path:
 def _read_yaml(path: Path) -> Any:
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise ProjectError(f"{path}: {error}") from error
+    except OSError as error:
+        raise ProjectError(f"{path}: cannot read: {error.strerror or error}") from error
+    except yaml.YAMLError as error:
+        raise ProjectError(yaml_error_line(path, error)) from error
+
+
+def yaml_error_line(path: Path, error: yaml.YAMLError) -> str:
+    """A YAML error on one line, ``FILE:LINE:COLUMN: problem``, as compilers print them."""
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    problem = getattr(error, "problem", None) or str(error)
+    context = getattr(error, "context", None)
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+    detail = f"{problem} ({context})" if context else str(problem)
+    return f"{where}: invalid YAML: {' '.join(detail.split())}"
 
 
 def _namespaced(project_name: str, key: str) -> str:

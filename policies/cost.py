@@ -32,7 +32,6 @@ from policies.rules import (
     Resource,
     Stack,
     environment_of,
-    get,
     items,
     resource_policy,
     stack_policy,
@@ -47,7 +46,8 @@ MONTHLY_BUDGET = Control(
     kind=Kind.BUDGET,
     description=(
         "The stack's estimated monthly bill (its registered resources priced by costmodel under the "
-        "configured traffic profile) stays within its environment's budget."
+        "configured traffic profile) stays within the budget of the stack's environment (its name or "
+        "serverless-infra:environment, never a resource tag). Values unknown during preview are priced as absent."
     ),
     severity=Severity.HIGH,
     remediation=(
@@ -97,11 +97,6 @@ def plain(value: Any) -> Any:
     return value
 
 
-def _environment(resources: list[PolicyResource]) -> str:
-    tagged = [r.props for r in resources if isinstance(get(r.props, "tags", "Environment"), str)]
-    return environment_of(tagged[0] if tagged else {})
-
-
 def _project(resources: list[PolicyResource]) -> str:
     """The project's name from a URN (``urn:pulumi:<stack>::<project>::<type>::<name>``)."""
     parts = resources[0].urn.split("::") if resources else []
@@ -114,7 +109,7 @@ def _is_component(resource: PolicyResource, project: str) -> bool:
 
 
 def _monthly_budget(control: Control, stack: Stack) -> Iterator[tuple[str, str]]:
-    environment = _environment(stack.resources)
+    environment = environment_of()  # the stack's, never a tag a resource carries
     budgets = control.setting(stack.config, "budgetsUsd")
     if environment not in budgets:
         return
@@ -150,16 +145,17 @@ BURSTABLE_OUTSIDE_PROD = Control(
     name="rds-burstable-outside-prod",
     concern="cost",
     kind=Kind.COST,
-    description="Databases outside prod use burstable (db.t*) instance classes.",
+    description="Databases (RDS instances, Aurora cluster instances) outside prod use burstable (db.t*) instance "
+    "classes. Unknown class: not reported.",
     severity=Severity.LOW,
     remediation="Use a db.t4g class for dev and staging (dbInstanceClass).",
-    resource_types=("aws:rds/instance:Instance",),
+    resource_types=("aws:rds/instance:Instance", "aws:rds/clusterInstance:ClusterInstance"),
 )
 
 
 def _burstable(_: Control, r: Resource) -> Iterator[str]:
     instance_class = r.get("instanceClass")
-    if r.environment != "prod" and isinstance(instance_class, str) and not instance_class.startswith("db.t"):
+    if environment_of() != "prod" and isinstance(instance_class, str) and not instance_class.startswith("db.t"):
         yield "a non-burstable instance class outside prod"
 
 

@@ -16,9 +16,7 @@ not; a reference given as a literal name or ARN is matched against the resources
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +34,7 @@ from policies.rules import (
     get,
     items,
     json_document,
+    stack_config,
     stack_policy,
 )
 
@@ -84,21 +83,6 @@ class StackConfigError(ValueError):
     """A stack configuration value the pack reads is malformed; the message names the key."""
 
 
-def stack_config(name: str) -> str | None:
-    """The stack's value for ``serverless-infra:<name>``, as the engine passes it (None when unset).
-
-    The Pulumi engine starts a policy pack with the stack's configuration in ``PULUMI_CONFIG`` (the
-    same variable a program reads); the offline gate does the same.
-    """
-    raw = os.environ.get("PULUMI_CONFIG", "")
-    try:
-        config = json.loads(raw) if raw else {}
-    except ValueError:
-        return None
-    value = config.get(f"{APPLICATION}:{name}") if isinstance(config, dict) else None
-    return None if value is None else str(value)
-
-
 def stack_config_int(name: str, default: int) -> int:
     raw = stack_config(name)
     if raw is None:
@@ -120,23 +104,8 @@ def stack_config_bool(name: str, default: bool) -> bool:
 
 # -- following references ------------------------------------------------------------------------
 def referenced(stack: Stack, resource: PolicyResource, prop: str, *types: str) -> list[PolicyResource]:
-    """The resources of ``types`` a property names: by dependency, else by a literal name, id or ARN."""
-    found = stack.deps(resource, prop, *types)
-    if found:
-        return found
-    value = get(resource.props, prop)
-    if not isinstance(value, str) or not value:
-        return []
-    return [
-        candidate
-        for candidate in stack.of_type(*types)
-        if value
-        in {
-            str(get(candidate.props, key))
-            for key in ("name", "arn", "id", "identifier", "invokeArn", "functionName")
-            if isinstance(get(candidate.props, key), str)
-        }
-    ]
+    """The resources of ``types`` a property names (see :meth:`policies.rules.Stack.resolve`)."""
+    return stack.resolve(resource, prop, *types)
 
 
 def function_of(stack: Stack, resource: PolicyResource, prop: str = "functionName") -> PolicyResource | None:

@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from policies import argument_values
+from policies import argument_values, governance
 from policies.pack import CONCERNS, PACK_NAME, all_controls
 from policies.rules import Control, Kind
 
@@ -44,16 +44,37 @@ def render() -> str:
         "*Configuration* column are the schema defaults; override them with a policy config file "
         "(`--policy-config FILE`, the format of `pulumi preview --policy-pack-config`).",
         "",
-        "Suppress a reviewed finding in `policy-suppressions.yaml` in the project (policy, resource, a "
-        "justification of at least a sentence, optional `expires` date); every suppression is reported.",
+        "Suppress a reviewed finding in the same policy config, under the policy it belongs to: every policy "
+        "except the two governance ones takes a `suppressions` list, each entry `{resource, justification, owner, "
+        "expires}` (`resource`: a URN, or a glob over the URN or the resource's name; `justification`: at least a "
+        "sentence; `expires`: the last day it holds, `YYYY-MM-DD`). The engine hands each policy only its own "
+        "entry (`all` sets just an enforcement level), so `pulumi preview --policy-pack policies "
+        "--policy-pack-config FILE` and `nox -s preview -- --policy-config FILE` apply the same suppressions. "
+        "The CrossGuard SDK has no suppressed state (a policy reports at one enforcement level), so the policy "
+        "does not report a suppressed violation; the advisory `suppressed-findings` policy shows it instead, "
+        "prefixed `suppressed:`, with its justification, owner and expiry. A suppression that has expired, or "
+        "that matches no finding in the run, is a `policy-suppressions` violation, which is mandatory: the run "
+        "fails until it is renewed or removed. The gate's SARIF marks suppressed results as suppressed "
+        "(`kind: external`, with the justification).",
+        "",
+        "```json",
+        "{",
+        '  "sqs-queue-kms": {',
+        '    "suppressions": [',
+        '      {"resource": "serverless-infra-prod-queue-*", "owner": "platform-team", "expires": "2027-03-31",',
+        '       "justification": "The queues carry only public reference data, encrypted by SQS itself."}',
+        "    ]",
+        "  }",
+        "}",
+        "```",
         "",
     ]
-    for module in CONCERNS:
-        concern = module.__name__.rsplit(".", 1)[-1]
+    sections = [(module.__name__.rsplit(".", 1)[-1], module.CHECKS) for module in CONCERNS]
+    for concern, checks in [*sections, ("governance", governance.CHECKS)]:
         lines += [f"## {concern.replace('_', ' ').capitalize()}", ""]
         lines += ["| Policy | Enforcement | Severity | Equivalent rules | What and how to fix | Configuration |"]
         lines += ["| --- | --- | --- | --- | --- | --- |"]
-        for control in (check.control for check in module.CHECKS):
+        for control in (check.control for check in checks):
             config = (
                 "<br>".join(
                     f"`{key}` = `{json.dumps(spec.get('default'), sort_keys=True)}`"
@@ -63,7 +84,8 @@ def render() -> str:
             ).replace("|", "\\|")
             text = f"{control.description} **Fix:** {control.remediation}".replace("|", "\\|")
             lines.append(
-                f"| `{control.name}` | {control.enforcement.value} | {control.severity.value} | "
+                f'| <a id="{control.name}"></a>`{control.name}` | {control.enforcement.value} | '
+                f"{control.severity.value} | "
                 f"{_anchors(control)} | {text} | {config} |"
             )
         lines.append("")

@@ -30,6 +30,8 @@ from policies.rules import (
 )
 
 RDS_INSTANCE = "aws:rds/instance:Instance"
+RDS_CLUSTER = "aws:rds/cluster:Cluster"
+CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
 SSM_PARAMETER = "aws:ssm/parameter:Parameter"
 BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 BUCKET_SSE = (
@@ -69,11 +71,14 @@ class KeyedResource:
     def customer_key(self, prop: str, value: object) -> bool:
         """``value`` (found under top-level ``prop``) names a customer-managed key.
 
-        Yes when it was computed from a KMS key or alias this stack creates (property dependencies,
-        known even when the ARN is not); for a literal, only when policy config lists it. Never an
-        AWS-managed key: ``alias/aws/...`` or a bare key ARN, which could be one.
+        Yes when it names a KMS key or alias this stack creates: computed from it (property
+        dependencies, known even when the ARN is not) or a literal naming it (its ARN, key id or
+        alias name; :meth:`Stack.resolve`). Another literal only when policy config lists it. Never
+        an AWS-managed key: ``alias/aws/...`` or a bare key ARN, which could be one.
         """
-        if self.stack.deps(self.resource, prop, KMS_KEY, KMS_ALIAS):
+        if isinstance(value, str) and "alias/aws/" in value:
+            return False
+        if self.stack.resolve(self.resource, prop, KMS_KEY, KMS_ALIAS):
             return True
         if not isinstance(value, str) or not value or "alias/aws/" in value:
             return False
@@ -98,18 +103,19 @@ RDS_STORAGE = Control(
     name="rds-storage-encrypted",
     concern="encryption",
     kind=Kind.SECURITY,
-    description="RDS instances encrypt storage with a customer-managed KMS key.",
+    description="RDS instances and Aurora clusters encrypt storage with a customer-managed KMS key. Unknown "
+    "storageEncrypted: not reported; the key is traced by dependency, known on a first preview.",
     severity=Severity.HIGH,
     remediation="Set storage_encrypted=True and kms_key_id to the database key's ARN (read replicas inherit "
     "encryption from their source but still name the key).",
-    resource_types=(RDS_INSTANCE,),
+    resource_types=(RDS_INSTANCE, RDS_CLUSTER),
     anchors=Anchors(cdk_nag=("AwsSolutions-RDS2",), checkov=("CKV_AWS_16",), security_hub=("RDS.3",)),
     config=CUSTOMER_KEYS_CONFIG,
 )
 
 
 def _rds_storage(r: KeyedResource) -> Iterator[str]:
-    replica = r.get("replicateSourceDb") is not MISSING
+    replica = r.get("replicateSourceDb") is not MISSING or r.get("replicationSourceIdentifier") is not MISSING
     encrypted = r.get("storageEncrypted")
     if not replica and encrypted is not True and encrypted is not UNKNOWN:
         yield "storageEncrypted is not true (the AWS default is unencrypted storage)"
@@ -121,10 +127,11 @@ RDS_PERFORMANCE_INSIGHTS = Control(
     name="rds-performance-insights-encrypted",
     concern="encryption",
     kind=Kind.SECURITY,
-    description="Performance Insights data is encrypted with a customer-managed KMS key.",
+    description="Performance Insights data (RDS instances, Aurora clusters and cluster instances) is encrypted "
+    "with a customer-managed KMS key. Unknown performanceInsightsEnabled: not reported.",
     severity=Severity.MEDIUM,
     remediation="Set performance_insights_kms_key_id to the database key's ARN wherever Performance Insights is on.",
-    resource_types=(RDS_INSTANCE,),
+    resource_types=(RDS_INSTANCE, RDS_CLUSTER, CLUSTER_INSTANCE),
     anchors=Anchors(checkov=("CKV_AWS_354",)),
     config=CUSTOMER_KEYS_CONFIG,
 )
@@ -161,12 +168,17 @@ SSM_CATEGORY_KEY = Control(
     name="ssm-parameter-category-key",
     concern="encryption",
     kind=Kind.SECURITY,
-    description="Each SSM parameter under /{prefix}/{env}/{category}/ is encrypted with that category's key.",
+    description="Each SSM parameter under /{prefix}/{env}/{category}/ is encrypted with that category's key "
+    "(the key resolved by dependency or by its literal ARN, id or alias; unknown name: not judged).",
     severity=Severity.HIGH,
     remediation="Pass the key whose alias ends in -{category} (e.g. alias/serverless-infra-prod-database) as the "
     "parameter's key_id, so that reading one category never grants decrypting another.",
     resource_types=(SSM_PARAMETER, KMS_KEY, KMS_ALIAS),
 )
+
+
+def _alias_targets(stack: Stack, alias: PolicyResource) -> list[PolicyResource]:
+    return stack.resolve(alias, "targetKeyId", KMS_KEY)
 
 
 def _ssm_category_key(_: Control, stack: Stack) -> Iterator[tuple[str, str]]:
@@ -176,9 +188,10 @@ def _ssm_category_key(_: Control, stack: Stack) -> Iterator[tuple[str, str]]:
         if match is None:
             continue
         category = match.group("category")
-        keys = stack.deps(parameter, "keyId", KMS_KEY)
+        keys = stack.resolve(parameter, "keyId", KMS_KEY)
+        keys += [key for alias in stack.resolve(parameter, "keyId", KMS_ALIAS) for key in _alias_targets(stack, alias)]
         if not keys:
-            yield f"keyId is not computed from a KMS key of this stack (expected the {category} key)", parameter.urn
+            yield f"keyId does not name a KMS key of this stack (expected the {category} key)", parameter.urn
             continue
         aliases = [get(alias.props, "name") for key in keys for alias in stack.referrers(key, "targetKeyId", KMS_ALIAS)]
         if not any(isinstance(alias, str) and alias.endswith(f"-{category}") for alias in aliases):
@@ -189,7 +202,8 @@ S3_SSE_KMS = Control(
     name="s3-bucket-sse-kms",
     concern="encryption",
     kind=Kind.SECURITY,
-    description="S3 buckets encrypt objects by default with a customer-managed KMS key (SSE-KMS).",
+    description="S3 buckets (Bucket, BucketV2) encrypt objects by default with a customer-managed KMS key "
+    "(SSE-KMS). An encryption configuration unknown during preview is not reported (judged when known).",
     severity=Severity.HIGH,
     remediation="Add a BucketServerSideEncryptionConfiguration for the bucket with sse_algorithm='aws:kms', "
     "kms_master_key_id set to the bucket's key and bucket_key_enabled=True.",
@@ -243,7 +257,7 @@ SNS_KMS = Control(
     severity=Severity.HIGH,
     remediation="Set kms_master_key_id on the topic to the messaging key's ARN.",
     resource_types=("aws:sns/topic:Topic",),
-    anchors=Anchors(cdk_nag=("AwsSolutions-SNS2",), checkov=("CKV_AWS_26",), security_hub=("SNS.1",)),
+    anchors=Anchors(checkov=("CKV_AWS_26",), security_hub=("SNS.1",)),
     config=CUSTOMER_KEYS_CONFIG,
 )
 

@@ -3,6 +3,16 @@ administrator grants, one role per function, rotating keys.
 
 Identity policies are checked where they are written (role inline policies, role policies,
 managed policies); key, bucket and queue policies are resource policies and are out of scope here.
+
+Unknown documents. The engine hands a policy the document as the program passed it: a JSON string
+(``Output.json_dumps`` in ``infra/serverless_infra/iam.py``), which is unknown *as a whole* during a
+preview in which any ARN it embeds is not yet known (a first preview). Nothing of its structure is
+visible then, so the identity-policy controls cannot judge it and do not report it: they judge it
+when it is known, which is before the resource exists. The engine runs resource policies again as
+``pulumi up`` registers each resource, once the resources it embeds exist, and a violation stops
+that resource before it is created; the offline gate's default mode (mocked IDs, every document
+known) judges every document too. The trust policy is different: it embeds no ARN of this stack,
+so an unknown trust policy is unexpected and fails closed.
 """
 
 from __future__ import annotations
@@ -54,10 +64,11 @@ RESOURCE_WILDCARD_ACTIONS = (
 
 
 def _documents(r: Resource) -> Iterator[object]:
-    """The identity policy documents of a resource.
+    """The identity policy documents of a resource that are known.
 
-    A document unknown during preview cannot be judged; raising the SDK's own UnknownValueError
-    lets the engine (and the gate) report the policy as not run, which the gate fails closed on.
+    A document unknown during preview is a JSON string unknown as a whole (it embeds ARNs not yet
+    known): it is skipped here and judged when known, when ``pulumi up`` registers the resource
+    (see the module's docstring). An unknown list of inline policies is skipped likewise.
     """
     found = (
         [get(inline, "policy") for inline in items(r.get("inlinePolicies"))]
@@ -65,9 +76,8 @@ def _documents(r: Resource) -> Iterator[object]:
         else [r.get("policy")]
     )
     for document in found:
-        if document is UNKNOWN:
-            raise UnknownValueError(UNKNOWN_STRING_VALUE, ["policy"])
-        yield json_document(document)
+        if document is not UNKNOWN:
+            yield json_document(document)
 
 
 def _allow_statements(document: object) -> Iterator[object]:
@@ -92,7 +102,8 @@ NO_WILDCARD_ACTIONS = Control(
     kind=Kind.SECURITY,
     description=(
         "Identity policies grant named actions: no '*', no 'service:*', no partial wildcard ('iam:Pass*', "
-        "'s3:*Object'), no Allow with NotAction."
+        "'s3:*Object'), no Allow with NotAction. A document unknown during preview (it embeds ARNs not yet "
+        "known) is judged when known: at `pulumi up`, before the resource is created."
     ),
     severity=Severity.HIGH,
     remediation="List the exact actions the code calls (contract/workloads.py is the source of truth).",
@@ -117,7 +128,8 @@ NO_WILDCARD_RESOURCES = Control(
     kind=Kind.SECURITY,
     description=(
         "Identity policies name resources; '*' only for actions AWS offers no resource-level control for, and "
-        "never NotResource in an Allow."
+        "never NotResource in an Allow. A document unknown during preview is judged when known (at `pulumi up`, "
+        "before the resource is created)."
     ),
     severity=Severity.HIGH,
     remediation="Scope the statement to the ARNs it needs; keep '*' only for the actions listed in the "
@@ -166,7 +178,8 @@ NO_ADMIN = Control(
     description=(
         "No role or policy grants administrator or full-service access: no '*' on '*', no NotAction on '*', and "
         "no AWS-managed AdministratorAccess, PowerUserAccess, IAMFullAccess or '*FullAccess' policy attached "
-        "unless policy config allows it by name."
+        "unless policy config allows it by name. An unknown managed-policy ARN is not an AWS-managed one; a "
+        "document unknown during preview is judged when known (at `pulumi up`, before the resource is created)."
     ),
     severity=Severity.CRITICAL,
     remediation="Remove the administrator grant; give the principal the actions it needs on the resources it uses.",
@@ -215,7 +228,8 @@ TRUST_POLICY = Control(
     kind=Kind.SECURITY,
     description=(
         "Role trust policies name who may assume the role: no Principal '*' (or AWS '*'), no Allow with "
-        "NotPrincipal, and a web identity (OIDC) principal only with conditions on its audience and subject."
+        "NotPrincipal, and a web identity (OIDC) principal only with conditions on its audience and subject. "
+        "An unknown trust policy fails closed (it embeds no ARN of this stack, so it is known on every preview)."
     ),
     severity=Severity.CRITICAL,
     remediation="Name the service or the account/role that assumes the role; for OIDC federation add "
@@ -259,7 +273,8 @@ ROLE_PER_FUNCTION = Control(
     name="lambda-role-per-function",
     concern="identity",
     kind=Kind.SECURITY,
-    description="Each Lambda function has a role of its own, so its grants are exactly what it uses.",
+    description="Each Lambda function has a role of its own, so its grants are exactly what it uses. The role "
+    "is resolved through dependencies (known on a first preview) or its literal name or ARN.",
     severity=Severity.HIGH,
     remediation="Create one role per function and grant it only what that function's code calls.",
     resource_types=("aws:lambda/function:Function", "aws:iam/role:Role"),
@@ -269,7 +284,7 @@ ROLE_PER_FUNCTION = Control(
 def _role_per_function(_: Control, stack: Stack) -> Iterator[tuple[str, str]]:
     users: dict[str, list[str]] = {}
     for function in stack.of_type("aws:lambda/function:Function"):
-        roles = stack.deps(function, "role", "aws:iam/role:Role")
+        roles = stack.resolve(function, "role", "aws:iam/role:Role")
         if not roles:
             yield "the function's role is not created by this stack, so its grants cannot be checked", function.urn
         for role in roles:
@@ -284,7 +299,7 @@ KEY_ROTATION = Control(
     name="kms-key-rotation",
     concern="identity",
     kind=Kind.SECURITY,
-    description="Symmetric customer-managed KMS keys rotate automatically.",
+    description="Symmetric customer-managed KMS keys rotate automatically. Unknown setting: not reported.",
     severity=Severity.HIGH,
     remediation="Set enable_key_rotation=True (and rotation_period_in_days, 90 to 2560).",
     resource_types=("aws:kms/key:Key",),

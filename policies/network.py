@@ -103,7 +103,7 @@ def _no_public_ingress(_: Control, stack: Stack) -> Iterator[tuple[str, str]]:
         if _covers_whole_space(networks):
             yield "the rule admits the whole internet", rule.urn
             continue
-        groups = stack.deps(rule, "securityGroupId", SECURITY_GROUP)
+        groups = stack.resolve(rule, "securityGroupId", SECURITY_GROUP)
         for group in groups or [rule]:
             by_group.setdefault(group.urn, []).extend(networks)
     for group in stack.of_type(SECURITY_GROUP):
@@ -123,10 +123,11 @@ RDS_NOT_PUBLIC = Control(
     name="rds-not-public",
     concern="network",
     kind=Kind.SECURITY,
-    description="RDS instances are not publicly accessible.",
+    description="RDS instances, Aurora cluster instances and Multi-AZ DB clusters are not publicly accessible. "
+    "Unknown setting: reported (fail closed).",
     severity=Severity.CRITICAL,
     remediation="Set publicly_accessible=False (the default) and place the instance in isolated subnets.",
-    resource_types=(RDS_INSTANCE,),
+    resource_types=(RDS_INSTANCE, "aws:rds/clusterInstance:ClusterInstance", "aws:rds/cluster:Cluster"),
     anchors=Anchors(checkov=("CKV_AWS_17",), security_hub=("RDS.2",)),
 )
 
@@ -174,10 +175,10 @@ PRIVATE_SUBNETS = Control(
 def _route_tables_with_igw(stack: Stack) -> set[str]:
     tables: set[str] = set()
     for route in stack.of_type(ROUTE):
-        if stack.deps(route, "gatewayId", INTERNET_GATEWAY):
-            tables.update(table.urn for table in stack.deps(route, "routeTableId", ROUTE_TABLE))
+        if stack.resolve(route, "gatewayId", INTERNET_GATEWAY):
+            tables.update(table.urn for table in stack.resolve(route, "routeTableId", ROUTE_TABLE))
     for table in stack.of_type(ROUTE_TABLE):
-        if stack.deps(table, "routes", INTERNET_GATEWAY):
+        if stack.resolve(table, "routes", INTERNET_GATEWAY):
             tables.add(table.urn)
     return tables
 
@@ -185,10 +186,10 @@ def _route_tables_with_igw(stack: Stack) -> set[str]:
 def _private_subnets(_: Control, stack: Stack) -> Iterator[tuple[str, str]]:
     used: dict[str, tuple[PolicyResource, str]] = {}
     for function in stack.of_type(FUNCTION):
-        for subnet in stack.deps(function, "vpcConfig", SUBNET):
+        for subnet in stack.resolve(function, "vpcConfig", SUBNET):
             used.setdefault(subnet.urn, (subnet, "a function"))
     for group in stack.of_type(SUBNET_GROUP):
-        for subnet in stack.deps(group, "subnetIds", SUBNET):
+        for subnet in stack.resolve(group, "subnetIds", SUBNET):
             used.setdefault(subnet.urn, (subnet, "a database"))
     public_tables = _route_tables_with_igw(stack)
     for subnet, user in used.values():
@@ -201,7 +202,7 @@ def _private_subnets(_: Control, stack: Stack) -> Iterator[tuple[str, str]]:
                 subnet.urn,
             )
         for association in associations:
-            if any(table.urn in public_tables for table in stack.deps(association, "routeTableId", ROUTE_TABLE)):
+            if any(table.urn in public_tables for table in stack.resolve(association, "routeTableId", ROUTE_TABLE)):
                 yield f"subnet used by {user} routes to an internet gateway", subnet.urn
 
 
@@ -225,15 +226,15 @@ def _proxy_groups(stack: Stack, database: PolicyResource) -> list[PolicyResource
     proxies = [
         proxy
         for target in stack.of_type(PROXY_TARGET)
-        if any(db.urn == database.urn for db in stack.deps(target, "dbInstanceIdentifier", RDS_INSTANCE))
-        for proxy in stack.deps(target, "dbProxyName", PROXY)
+        if any(db.urn == database.urn for db in stack.resolve(target, "dbInstanceIdentifier", RDS_INSTANCE))
+        for proxy in stack.resolve(target, "dbProxyName", PROXY)
     ]
-    return [group for proxy in proxies for group in stack.deps(proxy, "vpcSecurityGroupIds", SECURITY_GROUP)]
+    return [group for proxy in proxies for group in stack.resolve(proxy, "vpcSecurityGroupIds", SECURITY_GROUP)]
 
 
 def _database_ingress(_: Control, stack: Stack) -> Iterator[tuple[str, str]]:
     function_groups = {
-        group.urn for f in stack.of_type(FUNCTION) for group in stack.deps(f, "vpcConfig", SECURITY_GROUP)
+        group.urn for f in stack.of_type(FUNCTION) for group in stack.resolve(f, "vpcConfig", SECURITY_GROUP)
     }
     # A group shared by a primary and its replicas may admit the proxy in front of any of them.
     allowed: dict[str, set[str]] = {}
@@ -241,7 +242,7 @@ def _database_ingress(_: Control, stack: Stack) -> Iterator[tuple[str, str]]:
     for database in stack.of_type(RDS_INSTANCE):
         proxy_groups = _proxy_groups(stack, database)
         yield from _ingress_only_from(stack, proxy_groups, function_groups, "the proxy")
-        groups = stack.deps(database, "vpcSecurityGroupIds", SECURITY_GROUP)
+        groups = stack.resolve(database, "vpcSecurityGroupIds", SECURITY_GROUP)
         if not groups and not items(get(database.props, "vpcSecurityGroupIds")):
             yield "the database has no security group of its own (it would use the VPC default group)", database.urn
         for group in groups:
@@ -259,7 +260,7 @@ def _ingress_only_from(
             if rule.resource_type == LEGACY_RULE and get(rule.props, "type") != "ingress":
                 continue
             prop = "referencedSecurityGroupId" if rule.resource_type == INGRESS_RULE else "sourceSecurityGroupId"
-            sources = stack.deps(rule, prop, SECURITY_GROUP)
+            sources = stack.resolve(rule, prop, SECURITY_GROUP)
             if not sources or any(source.urn not in allowed for source in sources):
                 yield (
                     f"an ingress rule on {what} security group admits a source other than the functions",

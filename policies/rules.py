@@ -36,7 +36,8 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError
 
-from contract.naming import ENVIRONMENTS
+from contract.naming import APPLICATION, ENVIRONMENTS
+from policies import suppressions
 
 
 class _Marker:
@@ -106,9 +107,14 @@ class Kind(StrEnum):
     BUDGET = "budget"  # a spending limit the owners set: blocking, unlike cost advice
     OPERATIONAL = "operational"
     DEPLOYABILITY = "deployability"  # a rule AWS applies at create time: breaking it fails `pulumi up`
+    GOVERNANCE = "governance"  # the pack's own bookkeeping: an expired or unused suppression blocks
+    AUDIT = "audit"  # a record for reviewers (what suppressions hid); never blocks
 
 
-MANDATORY_KINDS: Final = frozenset({Kind.SECURITY, Kind.TAGGING, Kind.NAMING, Kind.BUDGET, Kind.DEPLOYABILITY})
+MANDATORY_KINDS: Final = frozenset(
+    {Kind.SECURITY, Kind.TAGGING, Kind.NAMING, Kind.BUDGET, Kind.DEPLOYABILITY, Kind.GOVERNANCE}
+)
+UNSUPPRESSIBLE_KINDS: Final = frozenset({Kind.GOVERNANCE, Kind.AUDIT})  # the suppression machinery itself
 
 
 @dataclass(frozen=True)
@@ -153,12 +159,16 @@ class Control:
         """The remediation, followed by the sources that state the rule (what the engine prints)."""
         return f"{self.remediation} Source: {' ; '.join(self.sources)}" if self.sources else self.remediation
 
+    @property
+    def suppressible(self) -> bool:
+        return self.kind not in UNSUPPRESSIBLE_KINDS
+
     def schema(self) -> PolicyConfigSchema | None:
-        return (
-            PolicyConfigSchema(properties={key: dict(value) for key, value in self.config.items()})
-            if self.config
-            else None
-        )
+        """The config schema the engine validates: the control's settings, plus its suppressions."""
+        properties = {key: dict(value) for key, value in self.config.items()}
+        if self.suppressible:
+            properties[suppressions.PROPERTY] = dict(suppressions.SCHEMA)
+        return PolicyConfigSchema(properties=properties) if properties else None
 
     def setting(self, config: Mapping[str, Any], key: str) -> Any:
         """A configured value, or the schema default when the engine sent no configuration."""
@@ -179,16 +189,37 @@ def per_environment(default: Mapping[str, int], description: str) -> dict[str, A
     }
 
 
-def environment_of(props: Any) -> str:
-    """The environment a resource belongs to: its Environment tag, else the stack name, else prod.
+ENVIRONMENT_CONFIG_KEY: Final = f"{APPLICATION}:environment"
 
-    An unrecognised environment is held to prod's rules: failing closed is the safe default.
+
+def stack_config(name: str) -> str | None:
+    """The stack's value for ``serverless-infra:<name>``, as the engine passes it (None when unset).
+
+    The Pulumi engine starts a policy pack with the stack's configuration in ``PULUMI_CONFIG`` (the
+    same variable a program reads); the offline gate does the same.
     """
-    tag = get(props, "tags", "Environment")
-    if isinstance(tag, str) and tag in ENVIRONMENTS:
-        return tag
+    raw = os.environ.get("PULUMI_CONFIG", "")
+    try:
+        config = json.loads(raw) if raw else {}
+    except ValueError:
+        return None
+    value = config.get(f"{APPLICATION}:{name}") if isinstance(config, dict) else None
+    return None if value is None else str(value)
+
+
+def environment_of() -> str:
+    """The environment of the stack being checked: never a value the program sets on a resource.
+
+    The stack's name when it names an environment (``PULUMI_STACK``, set by the engine and by the
+    gate), else the stack's ``serverless-infra:environment`` configuration (``PULUMI_CONFIG``). An
+    unrecognised or absent environment is held to prod's rules: failing closed is the safe default.
+    A resource's Environment tag is checked against this value (``required-tags``), never trusted.
+    """
     stack = os.environ.get("PULUMI_STACK", "")
-    return stack if stack in ENVIRONMENTS else "prod"
+    if stack in ENVIRONMENTS:
+        return stack
+    configured = stack_config("environment")
+    return configured if configured in ENVIRONMENTS else "prod"
 
 
 @dataclass(frozen=True)
@@ -206,7 +237,8 @@ class Resource:
 
     @property
     def environment(self) -> str:
-        return environment_of(self.props)
+        """The stack's environment (see :func:`environment_of`), whatever the resource's tags say."""
+        return environment_of()
 
 
 class Stack:
@@ -225,9 +257,66 @@ class Stack:
         found = list(resource.property_dependencies.get(prop, []))
         return [dep for dep in found if not types or dep.resource_type in types]
 
+    def resolve(self, resource: PolicyResource, prop: str, *types: str) -> list[PolicyResource]:
+        """The resources of ``types`` a property names: by dependency, else by a literal name, id or ARN.
+
+        Property dependencies are known even when the value is not (first preview). A literal (a
+        string, or any string inside a list or object, e.g. ``vpcConfig.subnetIds``) is matched
+        against each candidate's own name, id, ARN and identifier; an ARN also matches by its last
+        segment (``arn:aws:iam::1:role/NAME`` → NAME), so a reference written by hand resolves to the
+        same resource as one computed from it.
+        """
+        found = self.deps(resource, prop, *types)
+        if found:
+            return found
+        literals = _strings(get(resource.props, prop))
+        literals |= {_arn_tail(value) for value in literals if value.startswith("arn:")}
+        if not literals:
+            return []
+        return [candidate for candidate in self.of_type(*types) if literals & _identities(candidate)]
+
     def referrers(self, target: PolicyResource, prop: str, *types: str) -> list[PolicyResource]:
-        """Resources of ``types`` whose ``prop`` was computed from ``target``."""
-        return [r for r in self.of_type(*types) if any(dep.urn == target.urn for dep in self.deps(r, prop))]
+        """Resources of ``types`` whose ``prop`` names ``target`` (by dependency or literal, see :meth:`resolve`)."""
+        return [
+            r
+            for r in self.of_type(*types)
+            if any(found.urn == target.urn for found in self.resolve(r, prop, target.resource_type))
+        ]
+
+
+_IDENTITY_KEYS: Final = (
+    "name",
+    "arn",
+    "id",
+    "identifier",
+    "clusterIdentifier",
+    "bucket",
+    "keyId",
+    "invokeArn",
+    "functionName",
+)
+
+
+def _strings(value: Any, depth: int = 3) -> set[str]:
+    """The non-empty known strings in a property value, inside lists and objects down to ``depth``."""
+    if isinstance(value, str):
+        return {value} if value else set()
+    if depth == 0 or value is MISSING or value is UNKNOWN:
+        return set()
+    if isinstance(value, Mapping):
+        return {found for key in value for found in _strings(get(value, key), depth - 1)}
+    return {found for element in items(value) for found in _strings(element, depth - 1)}
+
+
+def _arn_tail(arn: str) -> str:
+    """The resource name at the end of an ARN (after the last '/' or, failing that, the last ':')."""
+    return arn.rsplit("/", 1)[-1] if "/" in arn else arn.rsplit(":", 1)[-1]
+
+
+def _identities(resource: PolicyResource) -> set[str]:
+    """The strings a literal reference to ``resource`` may be: its name, id, ARN and the like."""
+    found = {value for key in _IDENTITY_KEYS if isinstance(value := get(resource.props, key), str) and value}
+    return found | {_arn_tail(value) for value in found if value.startswith("arn:")}
 
 
 class Check(NamedTuple):
@@ -246,11 +335,14 @@ def resource_policy(control: Control, check: ResourceCheck) -> Check:
     types = frozenset(control.resource_types)
 
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        config = args.get_config()
+        declared = suppressions.LEDGER.declare(control.name, config) if control.suppressible else ()
         if "*" not in types and args.resource_type not in types:
             return
-        resource = Resource(args.resource_type, args.name, args.urn, args.props, args.get_config())
+        resource = Resource(args.resource_type, args.name, args.urn, args.props, config)
         for message in check(control, resource):
-            report(message, None)
+            if not suppressions.LEDGER.suppresses(declared, args.urn, message):
+                report(message, None)
 
     policy = ResourceValidationPolicy(
         name=control.name,
@@ -270,8 +362,11 @@ def stack_policy(control: Control, check: StackCheck) -> Check:
     """A stack policy: ``check`` yields (message, urn) pairs for the resources at fault."""
 
     def validate(args: StackValidationArgs, report: ReportViolation) -> None:
-        for message, urn in check(control, Stack(args.resources, args.get_config())):
-            report(message, urn)
+        config = args.get_config()
+        declared = suppressions.LEDGER.declare(control.name, config) if control.suppressible else ()
+        for message, urn in check(control, Stack(args.resources, config)):
+            if not suppressions.LEDGER.suppresses(declared, urn or "", message):
+                report(message, urn)
 
     policy = StackValidationPolicy(
         name=control.name,

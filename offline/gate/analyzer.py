@@ -61,6 +61,7 @@ class PolicyMeta:
     tags: tuple[str, ...]
     kind: str  # resource | stack
     config_schema: Mapping[str, Any] = field(default_factory=dict)
+    url: str = ""  # where the rule is stated (PolicyInfo.url)
 
 
 @dataclass(frozen=True)
@@ -102,9 +103,15 @@ class AnalyzerSession:
     """One running pack process and its gRPC channel; use as a context manager."""
 
     def __init__(
-        self, pack_dir: Path, *, python: str | None = None, environment: Mapping[str, str] | None = None
+        self,
+        pack_dir: Path,
+        *,
+        python: str | None = None,
+        environment: Mapping[str, str] | None = None,
+        deadline: float | None = None,
     ) -> None:
         self.pack_dir = pack_dir.resolve()
+        self.deadline = deadline  # time.monotonic() by which every call must have answered
         if not (self.pack_dir / "PulumiPolicy.yaml").exists():
             raise PackError(f"{self.pack_dir}: no PulumiPolicy.yaml (is this a policy pack directory?)")
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process
@@ -127,13 +134,15 @@ class AnalyzerSession:
             raise PackError("the policy pack's standard output is not connected")
         selector = selectors.DefaultSelector()
         selector.register(self._process.stdout, selectors.EVENT_READ)
-        deadline = time.monotonic() + START_TIMEOUT_S
+        start_timeout = START_TIMEOUT_S if self.deadline is None else self.deadline - time.monotonic()
+        start_timeout = max(min(start_timeout, START_TIMEOUT_S), 0.0)
+        deadline = time.monotonic() + start_timeout
         line = b""
         while not line.endswith(b"\n"):
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not selector.select(remaining):
                 self.close()
-                raise PackError(f"the policy pack printed no port within {START_TIMEOUT_S:.0f} s")
+                raise PackError(f"the policy pack printed no port within {start_timeout:.0f} s")
             chunk = self._process.stdout.read1(256)  # type: ignore[attr-defined]
             if not chunk:
                 self._process.wait()
@@ -171,10 +180,13 @@ class AnalyzerSession:
         self.close()
 
     def call(self, what: str, method: Any, request: Any) -> Any:
+        timeout = None if self.deadline is None else max(self.deadline - time.monotonic(), 0.001)
         try:
-            return method(request)
+            return method(request, timeout=timeout)
         except grpc.RpcError as error:
             details = error.details() if hasattr(error, "details") else str(error)
+            if error.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                raise PackError(f"the gate's deadline passed waiting for the policy pack's {what}") from error
             raise PackError(f"{what} failed in the policy pack: {details}") from error
 
     # -- the protocol -----------------------------------------------------------------------------
@@ -265,51 +277,95 @@ def policies_from_info(info: Any) -> dict[str, PolicyMeta]:
             tags=tuple(policy.tags),
             kind="stack" if policy.policy_type == analyzer_pb2.POLICY_TYPE_STACK else "resource",
             config_schema=schema,
+            url=policy.url,
         )
     return found
 
 
+PolicyConfig = dict[str, tuple[str, dict[str, Any]]]  # policy (or any key the user gave) -> (enforcement, properties)
+
+
+def parse_policy_config(document: Mapping[str, Any] | None) -> PolicyConfig:
+    """A ``--policy-pack-config`` document as the engine reads it; "" stands for "no enforcement level given".
+
+    pulumi/pulumi ``pkg/resource/analyzer/config.go``, ``parsePolicyPackConfig`` and
+    ``extractEnforcementLevel``: a string is an enforcement level, an object may hold one under
+    ``enforcementLevel`` next to its properties, anything else is an error; empty entries are dropped.
+    """
+    parsed: PolicyConfig = {}
+    for key, value in (document or {}).items():
+        if isinstance(value, str):
+            level, properties = value, {}
+        elif isinstance(value, Mapping):
+            properties = {k: v for k, v in value.items() if k != "enforcementLevel"}
+            level = value.get("enforcementLevel", "")
+            if not isinstance(level, str) or (level and level not in ENFORCEMENT_VALUES):
+                raise PackError(f"policy config for {key!r}: {level!r} is not a valid enforcement level")
+        else:
+            raise PackError(f"policy config for {key!r} must be an enforcement level or an object")
+        if level and level not in ENFORCEMENT_VALUES:
+            raise PackError(f"policy config for {key!r}: {level!r} is not a valid enforcement level")
+        if level or properties:
+            parsed[key] = (level, properties)
+    return parsed
+
+
+def _apply(result: PolicyConfig, given: PolicyConfig) -> PolicyConfig:
+    """pulumi/pulumi ``pkg/resource/analyzer/config.go``, ``applyConfig``, step for step.
+
+    ``all`` contributes only its enforcement level, to every policy, first; then each entry, ``all``
+    and names the pack does not have included, is merged into the result under its own key: its
+    level (if given) replaces, its properties are merged over what is there.
+    """
+    all_level = given.get("all", ("", {}))[0]
+    if all_level in ENFORCEMENT_VALUES:
+        result = {name: (all_level, properties) for name, (_, properties) in result.items()}
+    for key, (level, properties) in given.items():
+        current_level, current = result.get(key, ("", {}))
+        result[key] = (level if level in ENFORCEMENT_VALUES else current_level, {**current, **properties})
+    return result
+
+
 def resolve_policy_config(
     info: Any, policies: Mapping[str, PolicyMeta], user_config: Mapping[str, Any] | None
-) -> dict[str, tuple[str, dict[str, Any]]]:
-    """Each policy's enforcement and properties, as the engine computes them before Configure.
+) -> PolicyConfig:
+    """What the engine sends in Configure: ``ReconcilePolicyPackConfig`` (pkg/resource/analyzer/config.go).
 
-    Start from the pack's defaults and initial config, apply the user's file (``all`` and per
-    policy, as ``--policy-pack-config`` takes), fill schema defaults, validate against the schema.
+    Schema defaults and each policy's own enforcement level first, then the pack's initial config,
+    then the user's file (each through :func:`_apply`), then every policy's properties validated
+    against its schema. Keys that are not policies (``all``, unknown names) stay in the result, as
+    in the engine; the engine's ``analyzer.Configure`` (sdk/go/common/resource/plugin/
+    analyzer_plugin.go) then rejects any entry without a valid enforcement level, so an unknown name
+    given only properties is an error while one given a level is passed on and ignored by the pack.
     """
-    resolved: dict[str, tuple[str, dict[str, Any]]] = {name: (meta.enforcement, {}) for name, meta in policies.items()}
-    for name, initial in info.initialConfig.items():
-        if name in resolved:
-            level = ENFORCEMENT_NAMES.get(initial.enforcementLevel, resolved[name][0])
-            resolved[name] = (level, json_format.MessageToDict(initial.properties))
-    for key, value in (user_config or {}).items():
-        targets = list(resolved) if key == "all" else [key]
-        if key != "all" and key not in resolved:
-            raise PackError(f"policy config names {key!r}, which the pack does not have")
-        for name in targets:
-            level, properties = resolved[name]
-            if isinstance(value, str):
-                level = value
-            elif isinstance(value, Mapping):
-                properties = {**properties, **{k: v for k, v in value.items() if k != "enforcementLevel"}}
-                level = str(value.get("enforcementLevel", level))
-            else:
-                raise PackError(f"policy config for {key!r} must be an enforcement level or an object")
-            if level not in ENFORCEMENT_VALUES:
-                raise PackError(f"policy config for {key!r}: unknown enforcement level {level!r}")
-            resolved[name] = (level, properties)
-    for name, (level, properties) in resolved.items():
-        schema = {"type": "object", **dict(policies[name].config_schema)}
-        for key, spec in dict(schema.get("properties", {})).items():
-            if key not in properties and isinstance(spec, Mapping) and "default" in spec:
-                properties[key] = spec["default"]
+    result: PolicyConfig = {}
+    for name, meta in policies.items():
+        properties = {
+            key: spec["default"]
+            for key, spec in dict(meta.config_schema.get("properties", {})).items()
+            if isinstance(spec, Mapping) and "default" in spec
+        }
+        result[name] = (meta.enforcement, properties)
+    initial: PolicyConfig = {
+        name: (ENFORCEMENT_NAMES.get(entry.enforcementLevel, ""), json_format.MessageToDict(entry.properties))
+        for name, entry in info.initialConfig.items()
+    }
+    result = _apply(result, initial)
+    result = _apply(result, parse_policy_config(user_config))
+    for name, meta in policies.items():
+        schema = {"type": "object", **dict(meta.config_schema)}
         try:
-            jsonschema.validate(properties, schema, format_checker=jsonschema.FormatChecker())
+            jsonschema.validate(result[name][1], schema, format_checker=jsonschema.FormatChecker())
         except jsonschema.ValidationError as error:
             where = "/".join(str(part) for part in error.absolute_path) or "(top level)"
             raise PackError(f"policy config for {name!r} is invalid at {where}: {error.message}") from error
-        resolved[name] = (level, properties)
-    return resolved
+    for name, (level, _) in result.items():
+        if level not in ENFORCEMENT_VALUES:
+            raise PackError(
+                f"configuring the policy pack: invalid enforcement level {level!r} for {name!r} "
+                "(an entry that is not a policy of the pack needs an enforcement level, as in the engine)"
+            )
+    return result
 
 
 def load_policy_config(path: Path | None) -> dict[str, Any] | None:

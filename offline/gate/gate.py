@@ -1,7 +1,10 @@
 """Run the gate: the program under mocks, then the pack over the analyzer protocol, then verdicts.
 
-A finding fails the gate when its policy is mandatory and it is not suppressed by a live
-suppression. A mandatory policy the SDK could not run because it read a value unknown during
+A finding fails the gate when its policy is mandatory. Suppressions are policy config and are applied
+by the pack itself (:mod:`policies.suppressions`), as under ``pulumi preview``: a suppressed
+violation comes back from the advisory ``suppressed-findings`` policy and becomes a finding of its
+own policy in state ``suppressed``; an expired or unused suppression is a ``policy-suppressions``
+violation, which fails. A mandatory policy the SDK could not run because it read a value unknown during
 preview is a finding in state ``unknown`` and fails too (fail closed); policies that handle
 unknowns themselves never produce one.
 """
@@ -16,11 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from offline.gate import suppressions as suppression_file
+from offline.gate import environment as pack_environment
 from offline.gate.analyzer import AnalyzerSession, Diagnostic, PolicyMeta, policies_from_info, resolve_policy_config
 from offline.gate.program import REPO_ROOT, ProgramResult, run_project
+from policies import suppressions as suppression_config
+from policies.governance import SUPPRESSED_FINDINGS
 
 DEFAULT_PACK = REPO_ROOT / "policies"
+DEFAULT_TIMEOUT_S = 300.0
 FAILING_ENFORCEMENTS = frozenset({"mandatory", "remediate"})
 
 
@@ -94,9 +100,10 @@ class GateOptions:
     pack: Path = DEFAULT_PACK
     config_overrides: Mapping[str, str] = field(default_factory=dict)
     policy_config: Mapping[str, Any] | None = None
-    suppressions: Path | None = None
     unknowns: bool = False
     in_process: bool | None = None
+    timeout: float = DEFAULT_TIMEOUT_S  # the whole run: program and pack (environments are built first)
+    pack_python: str | None = None  # None: the pack's own virtualenv, as the CLI runs it
     today: dt.date = field(default_factory=dt.date.today)
 
 
@@ -120,7 +127,6 @@ def run_gate(options: GateOptions, progress: Callable[[str], None] = lambda _: N
     """Run the whole gate; raises ProgramRunError, PackError or SuppressionError when it cannot."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    suppressions = suppression_file.load(options.suppressions or options.project / suppression_file.FILE_NAME)
     progress(f"running the {options.stack} stack's program under mocks")
     program = run_project(
         options.project,
@@ -129,6 +135,7 @@ def run_gate(options: GateOptions, progress: Callable[[str], None] = lambda _: N
         unknowns=options.unknowns,
         in_process=options.in_process,
         progress=progress,
+        timeout=options.timeout,
     )
     timings["program_s"] = time.perf_counter() - started
     progress(f"{len(program.resources)} resources registered; starting the policy pack {options.pack}")
@@ -142,7 +149,9 @@ def run_gate(options: GateOptions, progress: Callable[[str], None] = lambda _: N
     }
     every = [_stack_resource(program), *program.resources]
     diagnostics: list[tuple[Diagnostic, Mapping[str, Any] | None]] = []
-    with AnalyzerSession(options.pack, environment=environment) as session:
+    pack_python = options.pack_python or str(pack_environment.pack_python(options.pack, progress))
+    deadline = time.monotonic() + max(options.timeout - timings["program_s"], 1.0)
+    with AnalyzerSession(options.pack, python=pack_python, environment=environment, deadline=deadline) as session:
         session.plugin_info()
         info = session.analyzer_info()
         policies = policies_from_info(info)
@@ -163,25 +172,24 @@ def run_gate(options: GateOptions, progress: Callable[[str], None] = lambda _: N
         diagnostics.extend((d, None) for d in session.analyze_stack(every, program.stack_urn))
         timings["analysis_s"] = time.perf_counter() - mark
     by_urn = {resource["urn"]: resource for resource in every}
-    used: set[int] = set()
     findings = []
     for diagnostic, _ in diagnostics:
-        enforcement = resolved.get(diagnostic.policy, (diagnostic.enforcement, {}))[0]
+        policy, message, state = diagnostic.policy, diagnostic.message, "unknown" if diagnostic.cant_run else "fail"
+        described = suppression_config.read_description(message) if policy == SUPPRESSED_FINDINGS.name else None
+        if described is not None:
+            policy, message, _justification = described
+            state = "suppressed"
+        enforcement = resolved.get(policy, (diagnostic.enforcement, {}))[0]
         resource = by_urn.get(diagnostic.urn, {"type": "", "name": ""})
-        state = "unknown" if diagnostic.cant_run else "fail"
-        for index, suppression in enumerate(suppressions):
-            if suppression.matches(diagnostic.policy, diagnostic.urn) and not suppression.expired(options.today):
-                state = "suppressed"
-                used.add(index)
         findings.append(
             Finding(
-                policy=diagnostic.policy,
+                policy=policy,
                 enforcement=enforcement,
-                severity=policies[diagnostic.policy].severity if diagnostic.policy in policies else diagnostic.severity,
+                severity=policies[policy].severity if policy in policies else diagnostic.severity,
                 resource_type=str(resource["type"]),
                 resource_name=str(resource["name"]),
                 urn=diagnostic.urn,
-                message=diagnostic.message,
+                message=message,
                 state=state,
             )
         )
@@ -191,8 +199,20 @@ def run_gate(options: GateOptions, progress: Callable[[str], None] = lambda _: N
         program=program,
         policies=policies,
         findings=unique,
-        suppressions=[s.to_json(options.today, index in used) for index, s in enumerate(suppressions)],
+        suppressions=_suppression_statuses(resolved, findings, options.today),
         pack_name=str(info.name),
         pack_version=str(info.version),
         timings=timings,
     )
+
+
+def _suppression_statuses(
+    resolved: Mapping[str, tuple[str, Mapping[str, Any]]], findings: list[Finding], today: dt.date
+) -> list[dict[str, Any]]:
+    """Every configured suppression with its status (active, expired, unused), from the same config the pack read."""
+    entries = []
+    for name in sorted(resolved):
+        for suppression in suppression_config.parse(name, resolved[name][1]):
+            used = any(f.state == "suppressed" and f.policy == name and suppression.matches(f.urn) for f in findings)
+            entries.append(suppression.to_json(today, used))
+    return entries

@@ -10,10 +10,9 @@ resources as JSON, so the analysis side is the same either way.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
-import shutil
+import re
 import subprocess
 import sys
 import tempfile
@@ -22,7 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+FALLBACK_PATH_VARIABLE = "GATE_FALLBACK_PATH"
+for _entry in os.environ.get(FALLBACK_PATH_VARIABLE, "").split(os.pathsep):
+    if _entry and _entry not in sys.path:
+        sys.path.append(_entry)  # the gate's child: PyYAML when the program's environment lacks it
+
+from offline.project import PulumiProject  # noqa: E402
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
+CHILD_GRACE_S = 15.0  # the child stops itself at the deadline; this is how long the parent then waits
+STACK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 
 
 class ProgramRunError(Exception):
@@ -49,7 +57,12 @@ class ProgramResult:
 
 
 def run_in_process(
-    project_dir: Path, stack: str, overrides: Mapping[str, str], *, unknowns: bool = False
+    project_dir: Path,
+    stack: str,
+    overrides: Mapping[str, str],
+    *,
+    unknowns: bool = False,
+    timeout: float | None = None,
 ) -> ProgramResult:
     """Run the program with this interpreter's packages, under the offline mocks."""
     from offline.gate.wire import WireResource, engine_properties, python_value
@@ -57,7 +70,9 @@ def run_in_process(
     from offline.project import ProjectError
 
     try:
-        run = run_program(project_dir, stack, config_overrides=overrides, preview=True, unknown_computed=unknowns)
+        run = run_program(
+            project_dir, stack, config_overrides=overrides, preview=True, unknown_computed=unknowns, timeout=timeout
+        )
     except (ProjectError, ProgramError) as error:
         cause = error.__cause__
         detail = f": {type(cause).__name__}: {cause}" if cause is not None and str(cause) not in str(error) else ""
@@ -67,7 +82,8 @@ def run_in_process(
         inputs = engine_properties(record.raw_inputs)
         outputs = dict(inputs)
         for key, value in python_value(record.outputs).items():
-            outputs.setdefault(key, value)
+            if not key.startswith("__"):  # engine-internal (a dynamic provider's pickled __provider)
+                outputs.setdefault(key, value)
         resources.append(
             WireResource(
                 type=record.type,
@@ -113,6 +129,32 @@ def _project_description(directory: Path) -> str:
     return ""
 
 
+def check_project(project_dir: Path, stack: str) -> PulumiProject:
+    """Refuse, with one line, what ``pulumi preview`` would refuse before running anything.
+
+    A directory without Pulumi.yaml, a malformed Pulumi.yaml or stack file (named with line and
+    column), and a stack that does not exist: offline, a stack exists when its Pulumi.<stack>.yaml
+    does (the CLI's message for a missing one is ``no stack named '<stack>' found``).
+    """
+    from offline.project import ProjectError, load_stack_config
+
+    if not STACK_NAME.fullmatch(stack):
+        raise ProgramRunError(
+            f"invalid stack name {stack!r}: use letters, digits, '-', '_' and '.' (at most 100 characters)"
+        )
+    try:
+        project = PulumiProject.load(project_dir)
+        if not project.stack_file(stack).exists():
+            raise ProgramRunError(
+                f"no stack named '{stack}' found: {project.stack_file(stack)} does not exist "
+                f"(create it with `pulumi stack init {stack}`)"
+            )
+        load_stack_config(project, stack)
+    except ProjectError as error:
+        raise ProgramRunError(str(error)) from error
+    return project
+
+
 def run_project(
     project_dir: Path,
     stack: str,
@@ -121,25 +163,51 @@ def run_project(
     unknowns: bool = False,
     in_process: bool | None = None,
     progress: Callable[[str], None] = lambda _: None,
+    timeout: float | None = None,
 ) -> ProgramResult:
-    """Run ``project_dir``'s program: in-process for this repository, else in its own environment."""
+    """Run ``project_dir``'s program: in-process for this repository, else in its own environment.
+
+    ``timeout`` (seconds) bounds the program run (not the building of its environment).
+    """
     project_dir = project_dir.resolve()
+    check_project(project_dir, stack)
     if in_process is None:
         in_process = project_dir == REPO_ROOT
     if in_process:
-        return run_in_process(project_dir, stack, overrides, unknowns=unknowns)
+        return run_in_process(project_dir, stack, overrides, unknowns=unknowns, timeout=timeout)
     python = _project_python(project_dir, progress)
     with tempfile.TemporaryDirectory(prefix="gate-program-") as scratch:
         out = Path(scratch) / "program.json"
         command = [str(python), "-m", "offline.gate.program", "--project", str(project_dir), "--stack", stack]
         command += ["--out", str(out)] + (["--unknowns"] if unknowns else [])
+        command += ["--timeout", str(timeout)] if timeout is not None else []
         for key, value in overrides.items():
             command += ["--config", f"{key}={value}"]
+        from offline.gate.environment import fallback_path
+
         environment = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+            FALLBACK_PATH_VARIABLE: str(fallback_path()),
         }
-        completed = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)  # noqa: S603
+        # Activated as the CLI activates it (toolchain.ActivateVirtualEnv): VIRTUAL_ENV and PATH.
+        venv = python.parent.parent
+        environment["VIRTUAL_ENV"] = str(venv)
+        environment["PATH"] = os.pathsep.join([str(venv / "bin"), os.environ.get("PATH", "")])
+        try:
+            completed = subprocess.run(  # noqa: S603
+                command,
+                capture_output=True,
+                text=True,
+                env=environment,
+                check=False,
+                timeout=None if timeout is None else timeout + CHILD_GRACE_S,
+            )
+        except subprocess.TimeoutExpired as error:
+            raise ProgramRunError(
+                f"program {project_dir.name!r} did not finish for stack {stack!r} within {timeout:g} s "
+                "(its process did not stop at the deadline and was killed)"
+            ) from error
         if completed.returncode != 0:
             raise ProgramRunError(
                 completed.stderr.strip().splitlines()[-1] if completed.stderr.strip() else "program failed"
@@ -147,47 +215,14 @@ def run_project(
         return ProgramResult(**json.loads(out.read_text(encoding="utf-8")))
 
 
-def _requirements_file(project_dir: Path) -> Path:
-    for candidate in ("requirements.txt", "pyproject.toml"):
-        if (project_dir / candidate).exists():
-            return project_dir / candidate
-    raise ProgramRunError(
-        f"{project_dir}: no requirements.txt or pyproject.toml to install the program's dependencies from"
-    )
-
-
 def _project_python(project_dir: Path, progress: Callable[[str], None]) -> Path:
-    """The project's own virtualenv (as named in Pulumi.yaml) if it exists, else a cached one."""
-    import yaml
+    """The interpreter the CLI would run the program with (see :mod:`offline.gate.environment`)."""
+    from offline.gate.environment import EnvironmentBuildError, program_python
 
-    document = yaml.safe_load((project_dir / "Pulumi.yaml").read_text(encoding="utf-8")) or {}
-    runtime = document.get("runtime") if isinstance(document, dict) else None
-    options = runtime.get("options", {}) if isinstance(runtime, dict) else {}
-    virtualenv = options.get("virtualenv") if isinstance(options, dict) else None
-    if isinstance(virtualenv, str):
-        own = (project_dir / virtualenv / "bin" / "python").resolve()
-        if own.exists():
-            return own
-    requirements = _requirements_file(project_dir)
-    digest = hashlib.sha256(requirements.read_bytes() + sys.version.encode()).hexdigest()[:16]
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "serverless-infra" / "gate-venvs" / digest
-    python = cache / "bin" / "python"
-    if python.exists():
-        return python
-    progress(f"creating a virtualenv for {project_dir.name} from {requirements.name} (cached in {cache})")
-    uv = shutil.which("uv")
     try:
-        if uv:
-            subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(cache)], check=True)  # noqa: S603
-            install = [uv, "pip", "install", "-q", "--python", str(python)]
-        else:
-            subprocess.run([sys.executable, "-m", "venv", str(cache)], check=True)  # noqa: S603
-            install = [str(python), "-m", "pip", "install", "-q"]
-        subprocess.run([*install, "-r", str(requirements), "PyYAML"], check=True, cwd=project_dir)  # noqa: S603
-    except (OSError, subprocess.CalledProcessError) as error:
-        shutil.rmtree(cache, ignore_errors=True)
-        raise ProgramRunError(f"installing {requirements} failed: {error}") from error
-    return python
+        return program_python(project_dir, PulumiProject.load(project_dir).descriptor, progress)
+    except EnvironmentBuildError as error:
+        raise ProgramRunError(str(error)) from error
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -198,13 +233,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--unknowns", action="store_true")
     parser.add_argument("--config", action="append", default=[])
+    parser.add_argument("--timeout", type=float)
     options = parser.parse_args(argv)
     overrides = dict(item.split("=", 1) for item in options.config)
     try:
-        result = run_in_process(options.project, options.stack, overrides, unknowns=options.unknowns)
+        result = run_in_process(
+            options.project, options.stack, overrides, unknowns=options.unknowns, timeout=options.timeout
+        )
     except ProgramRunError as error:
-        print(error, file=sys.stderr)
-        return 2
+        print(" ".join(str(error).split("\n")), file=sys.stderr, flush=True)
+        os._exit(2)  # threads of a timed-out program may still be blocked; do not wait for them
     options.out.write_text(json.dumps(result.to_json()), encoding="utf-8")
     return 0
 

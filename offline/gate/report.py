@@ -12,9 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from offline.gate.gate import Finding, GateResult
+from offline.gate.program import REPO_ROOT
+from policies.suppressions import covers
 
 STATE_MARK = {"fail": "✖", "unknown": "?", "suppressed": "~"}
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+DOCS_URI = "docs/policies.md"  # repository-relative; each policy has an anchor named after it
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "unspecified": "1.0"}
 
 
@@ -72,7 +75,8 @@ def render_table(result: GateResult) -> str:
         for entry in result.suppressions:
             until = f" until {entry['expires']}" if entry["expires"] else ""
             lines.append(
-                f"    [{entry['status']}] {entry['policy']} on {entry['resource']}{until}: {entry['justification']}"
+                f"    [{entry['status']}] {entry['policy']} on {entry['resource']}{until} "
+                f"(owner {entry['owner']}): {entry['justification']}"
             )
     summary = result.summary()
     lines += [
@@ -95,6 +99,31 @@ def _artifact(result: GateResult, root: Path) -> str:
     return "Pulumi.yaml"
 
 
+def _source_region(resource: dict[str, Any] | None) -> tuple[str, int] | None:
+    """The repository-relative file and line the program registered the resource at, when the run recorded it.
+
+    The Python SDK sends it as ``RegisterResourceRequest.sourcePosition`` (``uri`` a file URL, ``line``);
+    the run keeps it as ``source_position`` when its monitor records it.
+    """
+    position = (resource or {}).get("source_position") or (resource or {}).get("sourcePosition")
+    if not isinstance(position, dict) or not position.get("uri"):
+        return None
+    path = Path(str(position["uri"]).removeprefix("file://"))
+    try:
+        relative = path.resolve().relative_to(REPO_ROOT)
+    except (OSError, ValueError):
+        return None
+    return relative.as_posix(), max(int(position.get("line") or 1), 1)
+
+
+def _justification(result: GateResult, finding: Finding) -> str:
+    """The justification of the active suppression that covers a suppressed finding."""
+    for entry in result.suppressions:
+        if entry["policy"] == finding.policy and entry["status"] == "active" and covers(entry["resource"], finding.urn):
+            return str(entry["justification"])
+    return ""
+
+
 def render_sarif(result: GateResult, project_dir: Path) -> dict[str, Any]:
     """SARIF 2.1.0 for GitHub code scanning: one rule per policy, one result per finding."""
     names = sorted(result.policies)
@@ -103,19 +132,21 @@ def render_sarif(result: GateResult, project_dir: Path) -> dict[str, Any]:
     for name in names:
         meta = result.policies[name]
         level = "error" if meta.enforcement in ("mandatory", "remediate") else "warning"
+        tags = {*meta.tags, "infrastructure"} | ({"security"} if "kind:security" in meta.tags else set())
         rules.append(
             {
                 "id": name,
                 "name": "".join(part.capitalize() for part in name.split("-")),
                 "shortDescription": {"text": meta.description},
                 "fullDescription": {"text": meta.description},
+                "helpUri": meta.url or f"{DOCS_URI}#{name}",
                 "help": {
                     "text": meta.remediation or meta.description,
                     "markdown": meta.remediation or meta.description,
                 },
                 "defaultConfiguration": {"level": level},
                 "properties": {
-                    "tags": sorted({*meta.tags, "security", "infrastructure"}),
+                    "tags": sorted(tags),
                     "enforcement": meta.enforcement,
                     "severity": meta.severity,
                     "security-severity": SECURITY_SEVERITY.get(meta.severity, "1.0"),
@@ -124,6 +155,7 @@ def render_sarif(result: GateResult, project_dir: Path) -> dict[str, Any]:
             }
         )
     artifact = _artifact(result, project_dir)
+    resources = {resource["urn"]: resource for resource in result.program.resources}
     results = []
     for finding in sorted(result.findings, key=Finding.sort_key):
         level = (
@@ -131,36 +163,29 @@ def render_sarif(result: GateResult, project_dir: Path) -> dict[str, Any]:
             if finding.blocking or (finding.state == "suppressed" and finding.enforcement == "mandatory")
             else "warning"
         )
+        uri, line = _source_region(resources.get(finding.urn)) or (artifact, 1)
         entry: dict[str, Any] = {
             "ruleId": finding.policy,
             "level": level,
             "message": {"text": f"{finding.resource_name} ({finding.resource_type}): {finding.message}"},
             "locations": [
                 {
-                    "physicalLocation": {"artifactLocation": {"uri": artifact}, "region": {"startLine": 1}},
+                    "physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": line}},
                     "logicalLocations": [
                         {"name": finding.resource_name, "fullyQualifiedName": finding.urn, "kind": "resource"}
                     ],
                 }
             ],
+            # Stable across runs and message wording: the control and the resource it judged.
             "partialFingerprints": {
-                "policyFinding/v1": hashlib.sha256(
-                    f"{finding.policy}|{finding.urn}|{finding.message}".encode()
-                ).hexdigest()
+                "policyFinding/v2": hashlib.sha256(f"{finding.policy}|{finding.urn}".encode()).hexdigest()
             },
             "properties": {"state": finding.state, "enforcement": finding.enforcement},
         }
         if finding.policy in index:
             entry["ruleIndex"] = index[finding.policy]
         if finding.state == "suppressed":
-            justification = next(
-                (
-                    s["justification"]
-                    for s in result.suppressions
-                    if s["policy"] == finding.policy and s["status"] == "active"
-                ),
-                "",
-            )
+            justification = _justification(result, finding)
             entry["suppressions"] = [{"kind": "external", "status": "accepted", "justification": justification}]
         results.append(entry)
     return {

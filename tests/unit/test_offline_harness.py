@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from offline.harness import ProgramError, run_program
+from offline.harness import ProgramError, ProgramTimeout, run_program
 from offline.plan import main as plan_main
 from offline.project import ProjectError, placeholder_secret
 
@@ -59,8 +59,25 @@ def test_invokes_get_plausible_answers(sample_run):
     assert sample_run.outputs["bucketArn"].startswith("arn:aws:s3:::")
 
 
-def test_an_invoke_without_an_answer_is_reported(sample_run):
-    assert any("aws:ec2/getVpc:getVpc" in warning for warning in sample_run.warnings)
+def test_an_invoke_is_answered_with_every_field_of_its_sdk_result_type(sample_run):
+    assert sample_run.outputs["vpcId"].startswith("vpc-")
+    assert sample_run.outputs["vpcCidr"] == "10.0.0.0/16"
+    assert not any("getVpc" in warning for warning in sample_run.warnings)
+
+
+def test_an_invoke_of_a_package_without_an_sdk_is_reported(sample_run):
+    assert any("offline-unknown:index:getThing" in warning for warning in sample_run.warnings)
+
+
+def test_a_program_that_never_finishes_stops_at_its_deadline_naming_what_it_awaits(tmp_path):
+    (tmp_path / "Pulumi.yaml").write_text("name: hang\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text(
+        "import asyncio\nimport pulumi\n"
+        "never = pulumi.Output.from_input(asyncio.get_event_loop().create_future())\n"
+        "pulumi.CustomResource('aws:s3/bucket:Bucket', 'stuck', {'bucket': never})\n"
+    )
+    with pytest.raises(ProgramTimeout, match=r"within 0\.5 s; waiting for: resource aws:s3/bucket:Bucket 'stuck'"):
+        run_program(tmp_path, "dev", timeout=0.5)
 
 
 def test_registrations_record_parent_and_inputs(sample_run):

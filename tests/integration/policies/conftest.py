@@ -47,6 +47,10 @@ def gate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., Ga
         json_file.unlink(missing_ok=True)
         sarif_file.unlink(missing_ok=True)
         argv = [*args, "--json", str(json_file), "--sarif", str(sarif_file)]
+        if "--pack-python" not in args:
+            # The pack runs in this interpreter, which has its requirements (the suite's dependencies
+            # are installed with the same constraints); the pack's own virtualenv is tested separately.
+            argv += ["--pack-python", "current"]
         for key, value in (config or {}).items():
             argv += ["--config", f"{key}={value}"]
         code = gate_main(argv)
@@ -70,7 +74,12 @@ def synthetic(gate: Callable[..., GateRun]) -> Callable[..., GateRun]:
             "test",
             "--in-process",
             *args,
-            config={"policy-fixture:case": case, "policy-fixture:environment": environment},
+            # The pack takes the environment from the stack (named "test" here): its environment config.
+            config={
+                "policy-fixture:case": case,
+                "policy-fixture:environment": environment,
+                "serverless-infra:environment": environment,
+            },
         )
 
     return run

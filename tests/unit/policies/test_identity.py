@@ -153,3 +153,37 @@ def test_given_an_unknown_trust_policy_then_the_control_reports_it_cannot_run():
 
     with pytest.raises(UnknownValueError):
         _judge(i.TRUST_POLICY, i._trust_policy, ROLE, {"assumeRolePolicy": UNKNOWN_STRING})
+
+
+# -- documents unknown during a first preview ------------------------------------------------------
+@pytest.mark.parametrize(
+    ("control", "check"),
+    [
+        (i.NO_WILDCARD_ACTIONS, i._wildcard_actions),
+        (i.NO_WILDCARD_RESOURCES, i._wildcard_resources),
+        (i.NO_ADMIN, i._admin),
+    ],
+)
+@pytest.mark.parametrize(
+    ("resource_type", "props"),
+    [
+        (ROLE_POLICY, {"policy": UNKNOWN_STRING}),
+        (ROLE, {"inlinePolicies": [{"name": "inline", "policy": UNKNOWN_STRING}]}),
+    ],
+)
+def test_given_a_document_unknown_because_it_embeds_arns_then_it_is_left_to_pulumi_up(
+    control, check, resource_type, props
+):
+    """The engine hands the document as a JSON string unknown as a whole: nothing to judge during preview;
+    the engine judges it when `pulumi up` registers the resource, before it is created."""
+    assert _judge(control, check, resource_type, props) == []
+
+
+def test_given_known_documents_beside_an_unknown_one_then_the_known_ones_are_still_judged():
+    props = {
+        "inlinePolicies": [
+            {"name": "unknown", "policy": UNKNOWN_STRING},
+            {"name": "known", **_policy(_allow(Action=["*"], Resource="*"))},
+        ]
+    }
+    assert _judge(i.NO_ADMIN, i._admin, ROLE, props) == ["an Allow statement grants '*' on '*'"]
