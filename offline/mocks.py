@@ -47,6 +47,7 @@ class ResourceRecord:
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     protect: bool = False
     raw_inputs: Any = None  # the protobuf Struct the engine received, for re-marshalling as-is
+    source_position: dict[str, Any] | None = None  # where the program registered it: {"uri", "line"}
 
 
 @dataclass
@@ -256,6 +257,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             property_dependencies={key: list(value.urns) for key, value in request.propertyDependencies.items()},
             protect=bool(request.protect),
             raw_inputs=raw_object,
+            source_position=_source_position(request),
         )
         if response.urn not in self.records:
             self.order.append(response.urn)
@@ -632,3 +634,14 @@ def _physical_name(type_token: str, logical: str, inputs: Mapping[str, Any]) -> 
         if isinstance(value, str) and value:
             return value
     return f"{logical}-{_digest(type_token + logical)[:7]}"
+
+
+def _source_position(request: Any) -> dict[str, Any] | None:
+    """The SDK's ``sourcePosition`` of a registration (the program line that created the resource)."""
+    try:
+        if not request.HasField("sourcePosition"):
+            return None
+    except ValueError:  # a monitor protocol without the field
+        return None
+    position = request.sourcePosition
+    return {"uri": str(position.uri), "line": int(position.line)} if position.uri else None

@@ -96,6 +96,7 @@ def run_in_process(
                 dependencies=list(record.dependencies),
                 property_dependencies={key: list(urns) for key, urns in record.property_dependencies.items() if urns},
                 protect=record.protect,
+                source_position=record.source_position,
             ).to_json()
         )
     raw_outputs = python_value(dict(run.outputs))

@@ -39,6 +39,7 @@ class WireResource:
     dependencies: list[str] = field(default_factory=list)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     protect: bool = False
+    source_position: dict[str, Any] | None = None  # {"uri": file URL, "line"}: for SARIF locations
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)

@@ -262,3 +262,12 @@ def test_sarif_fingerprints_depend_on_the_control_and_the_resource_only(syntheti
     urn = result["locations"][0]["logicalLocations"][0]["fullyQualifiedName"]
     expected = hashlib.sha256(f"s3-versioning|{urn}".encode()).hexdigest()
     assert result["partialFingerprints"] == {"policyFinding/v2": expected}
+
+
+def test_given_a_finding_then_its_sarif_location_is_the_program_line_that_registered_the_resource(synthetic):
+    run = synthetic("sqs-queue-kms")
+    [result] = [r for r in run.sarif["runs"][0]["results"] if r["ruleId"] == "sqs-queue-kms"]
+    location = result["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"] == "tests/integration/policies/fixtures/synthetic/program/__main__.py"
+    program = (SYNTHETIC / "program" / "__main__.py").read_text().splitlines()
+    assert "aws.sqs.Queue(" in program[location["region"]["startLine"] - 1]
