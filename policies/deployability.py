@@ -25,6 +25,7 @@ from pulumi_policy import PolicyResource, Severity
 
 from contract import limits
 from contract.naming import APPLICATION
+from policies.api_gateway import resource_path
 from policies.rules import (
     MISSING,
     UNKNOWN,
@@ -503,18 +504,6 @@ METHOD_SETTINGS_PATH = _control(
 )
 
 
-def _resource_path(stack: Stack, resource: PolicyResource, seen: frozenset[str] = frozenset()) -> str | None:
-    """The full path of an API resource from its path part and its parents' (None when unknown)."""
-    part = get(resource.props, "pathPart")
-    if not isinstance(part, str) or resource.urn in seen:
-        return None
-    parents = stack.deps(resource, "parentId", API_RESOURCE)
-    if not parents:
-        return f"/{part}"
-    parent_path = _resource_path(stack, parents[0], seen | {resource.urn})
-    return None if parent_path is None else f"{parent_path.rstrip('/')}/{part}"
-
-
 def _api_methods(stack: Stack, api: PolicyResource) -> dict[str, set[str]] | None:
     """Resource path → HTTP methods on it, for one REST API (None when a path is unknown)."""
     methods: dict[str, set[str]] = {}
@@ -522,7 +511,7 @@ def _api_methods(stack: Stack, api: PolicyResource) -> dict[str, set[str]] | Non
         if not any(a.urn == api.urn for a in referenced(stack, method, "restApi", REST_API)):
             continue
         resources = stack.deps(method, "resourceId", API_RESOURCE)
-        path = _resource_path(stack, resources[0]) if resources else "/"
+        path = resource_path(stack, resources[0]) if resources else "/"
         if path is None:
             return None
         methods.setdefault(path, set()).add(str(get(method.props, "httpMethod")).upper())
