@@ -47,6 +47,9 @@ TYPED = (
     "bench",
 )
 WORKERS = os.environ.get("PYTEST_WORKERS", "auto")
+# Install bytecode with the packages: where PYTHONDONTWRITEBYTECODE is set (as on some CI machines), Python
+# never caches what it compiles, and every run would compile pulumi_aws's thousands of modules again.
+os.environ.setdefault("UV_COMPILE_BYTECODE", "1")
 
 
 def _install(session: nox.Session, *requirement_files: str, packages: tuple[str, ...] = ()) -> None:
