@@ -20,6 +20,7 @@ from collections.abc import Iterator
 
 from pulumi_policy import PolicyResource, Severity
 
+from policies.documents import statements
 from policies.rules import (
     MISSING,
     UNKNOWN,
@@ -336,11 +337,10 @@ S3_TLS_ONLY = Control(
 
 
 def _denies_plain_http(document: object) -> bool:
-    for statement in items(get(document, "Statement")):
-        condition = get(statement, "Condition", "Bool", "aws:SecureTransport")
-        if get(statement, "Effect") == "Deny" and str(condition).lower() == "false":
-            return True
-    return False
+    return any(
+        str(get(statement, "Condition", "Bool", "aws:SecureTransport")).lower() == "false"
+        for statement in statements(document, "Deny")
+    )
 
 
 def _s3_tls_only(_: Control, stack: Stack) -> Iterator[tuple[str, str]]:

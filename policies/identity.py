@@ -23,6 +23,7 @@ from collections.abc import Iterator, Mapping
 from pulumi_policy import Severity
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
+from policies.documents import principals, statements
 from policies.rules import (
     MISSING,
     UNKNOWN,
@@ -80,12 +81,6 @@ def _documents(r: Resource) -> Iterator[object]:
             yield json_document(document)
 
 
-def _allow_statements(document: object) -> Iterator[object]:
-    for statement in items(get(document, "Statement")):
-        if get(statement, "Effect") == "Allow":
-            yield statement
-
-
 def _is_wildcard_action(action: object) -> bool:
     """``*``, ``service:*`` and partial wildcards (``iam:Pass*``, ``s3:*Object``, ``s3:Get?bject``)."""
     return isinstance(action, str) and ("*" in action or "?" in action)
@@ -114,7 +109,7 @@ NO_WILDCARD_ACTIONS = Control(
 
 def _wildcard_actions(_: Control, r: Resource) -> Iterator[str]:
     for document in _documents(r):
-        for statement in _allow_statements(document):
+        for statement in statements(document, "Allow"):
             if get(statement, "NotAction") is not MISSING:
                 yield "an Allow statement uses NotAction"
             wildcards = sorted({str(a) for a in items(get(statement, "Action")) if _is_wildcard_action(a)})
@@ -151,7 +146,7 @@ NO_WILDCARD_RESOURCES = Control(
 def _wildcard_resources(control: Control, r: Resource) -> Iterator[str]:
     allowed = set(control.setting(r.config, "allowedActions"))
     for document in _documents(r):
-        for statement in _allow_statements(document):
+        for statement in statements(document, "Allow"):
             if not _grants_every_resource(statement):
                 continue
             if get(statement, "NotAction") is not MISSING:
@@ -213,7 +208,7 @@ def _admin(control: Control, r: Resource) -> Iterator[str]:
     if r.type in ATTACHMENT_TYPES:
         return
     for document in _documents(r):
-        for statement in _allow_statements(document):
+        for statement in statements(document, "Allow"):
             if not _grants_every_resource(statement):
                 continue
             if "*" in items(get(statement, "Action")):
@@ -239,13 +234,6 @@ TRUST_POLICY = Control(
 )
 
 
-def _principals(statement: object, kind: str) -> list[object]:
-    principal = get(statement, "Principal")
-    if principal == "*":
-        return ["*"]
-    return items(get(principal, kind))
-
-
 def _condition_keys(condition: object) -> set[str]:
     """The context keys a Condition block tests (``{"StringEquals": {"key": value}}`` → {"key"})."""
     if not isinstance(condition, Mapping):
@@ -257,12 +245,12 @@ def _trust_policy(_: Control, r: Resource) -> Iterator[str]:
     document = json_document(r.get("assumeRolePolicy"))
     if document is UNKNOWN:
         raise UnknownValueError(UNKNOWN_STRING_VALUE, ["assumeRolePolicy"])
-    for statement in _allow_statements(document):
+    for statement in statements(document, "Allow"):
         if get(statement, "NotPrincipal") is not MISSING:
             yield "an Allow statement in the trust policy uses NotPrincipal"
-        if "*" in _principals(statement, "AWS"):
+        if "*" in principals(statement, "AWS"):
             yield "the trust policy lets any principal assume the role"
-        federated = [p for p in _principals(statement, "Federated") if isinstance(p, str)]
+        federated = [p for p in principals(statement, "Federated") if isinstance(p, str)]
         if any(":oidc-provider/" in p for p in federated):
             keys = _condition_keys(get(statement, "Condition"))
             if not any(key.endswith(":sub") for key in keys) or not any(key.endswith(":aud") for key in keys):

@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping
 from pulumi_policy import PolicyResource, Severity
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
+from policies.documents import principals, statements
 from policies.rules import (
     MISSING,
     UNKNOWN,
@@ -73,22 +74,6 @@ ACCOUNT_IN_PRINCIPAL = re.compile(r"^(?:arn:aws[a-z-]*:iam::)?(?P<account>\d{12}
 def document_of(props: object, prop: str) -> object:
     """The parsed policy document under ``prop`` (UNKNOWN during a preview that does not know it)."""
     return json_document(get(props, prop))
-
-
-def statements(document: object, effect: str) -> Iterator[object]:
-    for statement in items(get(document, "Statement")):
-        if get(statement, "Effect") == effect:
-            yield statement
-
-
-def principals(statement: object) -> list[object]:
-    """Every principal a statement names ('*' for ``"Principal": "*"``), of every kind."""
-    principal = get(statement, "Principal")
-    if principal == "*":
-        return ["*"]
-    if not isinstance(principal, Mapping):
-        return []
-    return [p for kind in principal for p in items(get(principal, kind))]
 
 
 def is_public(statement: object) -> bool:
