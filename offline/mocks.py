@@ -56,14 +56,24 @@ class InvokeRecord:
     args: dict[str, Any]
 
 
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+
+
 class AwsMocks(pulumi.runtime.Mocks):
     """Answers resource registrations and invokes; records both."""
 
     def __init__(
-        self, region: str = DEFAULT_REGION, account_id: str = ACCOUNT_ID, *, unknown_computed: bool = False
+        self,
+        region: str = DEFAULT_REGION,
+        account_id: str = ACCOUNT_ID,
+        *,
+        unknown_computed: bool = False,
+        stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.region = region
         self.account_id = account_id
+        # What other stacks export, by fully qualified stack name, for pulumi.StackReference.
+        self.stack_outputs = dict(stack_outputs or {})
         # A first preview: the provider has created nothing yet, so IDs and computed attributes are
         # unknown and only the inputs come back (the SDK then marks everything else unknown).
         self.unknown_computed = unknown_computed
@@ -82,6 +92,8 @@ class AwsMocks(pulumi.runtime.Mocks):
 
     # -- resources -----------------------------------------------------------------------------
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        if args.typ == STACK_REFERENCE:
+            return self._stack_reference(args)
         if self.unknown_computed:
             return "", dict(args.inputs)
         physical = _physical_name(args.typ, args.name, args.inputs)
@@ -93,6 +105,22 @@ class AwsMocks(pulumi.runtime.Mocks):
         if computed is not None:
             state.update(computed(self, physical, args.inputs))
         return resource_id, state
+
+    def _stack_reference(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        """A referenced stack's outputs: as given, else unknown (never invented).
+
+        The engine reads them from the referenced stack's state, on a first preview too; offline
+        they come from ``stack_outputs``. Without them ``outputs`` is left out of the state, which
+        the SDK reports as unknown during a preview, so whatever derives from them is unknown.
+        """
+        name = str(args.inputs.get("name") or args.name)
+        given = self.stack_outputs.get(name)
+        if given is None:
+            self.warnings.append(
+                f"stack reference {name!r}: its outputs are unknown offline (give them with --stack-outputs)"
+            )
+            return name, {"name": name}
+        return name, {"name": name, "outputs": dict(given), "secretOutputNames": []}
 
     # -- invokes -------------------------------------------------------------------------------
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
@@ -220,9 +248,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     needs parents, dependencies and property dependencies, which only the raw request carries.
     """
 
-    def __init__(self, mocks: AwsMocks) -> None:
+    def __init__(self, mocks: AwsMocks, on_register: Callable[[ResourceRecord], None] | None = None) -> None:
         super().__init__(mocks)
         self.mocks: AwsMocks = mocks
+        self.on_register = on_register  # told of each new resource as it registers, as the engine's analyzers are
         self.records: dict[str, ResourceRecord] = {}
         self.order: list[str] = []
         self.stack_urn = ""
@@ -259,9 +288,12 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             raw_inputs=raw_object,
             source_position=_source_position(request),
         )
-        if response.urn not in self.records:
+        new = response.urn not in self.records
+        if new:
             self.order.append(response.urn)
         self.records[response.urn] = record
+        if new and self.on_register is not None:
+            self.on_register(record)
         return response
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - gRPC method name

@@ -5,6 +5,7 @@ The CLI runs this file with the pack directory as working directory and only tha
 and its own modules as ``policies.*``.
 """
 
+import gc
 import sys
 from pathlib import Path
 
@@ -14,4 +15,6 @@ from pulumi_policy import EnforcementLevel, PolicyPack
 
 from policies.pack import PACK_NAME, all_policies
 
+gc.freeze()
+gc.set_threshold(50_000, 50, 100)
 PolicyPack(name=PACK_NAME, policies=all_policies(), enforcement_level=EnforcementLevel.MANDATORY)

@@ -41,6 +41,8 @@ SSM_UNCACHED = Target(10, "ms")
 SSM_CACHED = Target(1000, "µs", label="µs (< 1,000 µs)")
 LOAD_LATENCY = Target(200, "ms", statistic="p99")
 PEAK_RATE = Target(10_000 / 60, "req/s", at_least=True, label="≥ 10,000 req/min (167 req/s)")
+GATE_ONE_STACK = Target(3.0, "s", label="≤ 3 s")
+GATE_ALL_STACKS = Target(6.0, "s")
 
 
 # The group names, known without importing the groups (they need the function's libraries and

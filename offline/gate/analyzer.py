@@ -10,6 +10,7 @@ property dependencies).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import selectors
@@ -354,11 +355,11 @@ def resolve_policy_config(
     result = _apply(result, parse_policy_config(user_config))
     for name, meta in policies.items():
         schema = {"type": "object", **dict(meta.config_schema)}
-        try:
-            jsonschema.validate(result[name][1], schema, format_checker=jsonschema.FormatChecker())
-        except jsonschema.ValidationError as error:
+        validator = _validator(json.dumps(schema, sort_keys=True))
+        error = jsonschema.exceptions.best_match(validator.iter_errors(result[name][1]))
+        if error is not None:
             where = "/".join(str(part) for part in error.absolute_path) or "(top level)"
-            raise PackError(f"policy config for {name!r} is invalid at {where}: {error.message}") from error
+            raise PackError(f"policy config for {name!r} is invalid at {where}: {error.message}")
     for name, (level, _) in result.items():
         if level not in ENFORCEMENT_VALUES:
             raise PackError(
@@ -366,6 +367,18 @@ def resolve_policy_config(
                 "(an entry that is not a policy of the pack needs an enforcement level, as in the engine)"
             )
     return result
+
+
+@functools.lru_cache(maxsize=256)
+def _validator(schema: str) -> Any:
+    """A validator for one config schema, the schema itself checked once (most policies share a few schemas)."""
+    document = json.loads(schema)
+    cls = jsonschema.validators.validator_for(document)
+    try:
+        cls.check_schema(document)
+    except jsonschema.SchemaError as error:
+        raise PackError(f"the policy pack declares an invalid config schema: {error.message}") from error
+    return cls(document, format_checker=jsonschema.FormatChecker())
 
 
 def load_policy_config(path: Path | None) -> dict[str, Any] | None:

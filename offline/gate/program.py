@@ -63,42 +63,43 @@ def run_in_process(
     *,
     unknowns: bool = False,
     timeout: float | None = None,
+    on_resource: Callable[[dict[str, Any]], None] | None = None,
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ProgramResult:
-    """Run the program with this interpreter's packages, under the offline mocks."""
-    from offline.gate.wire import WireResource, engine_properties, python_value
+    """Run the program with this interpreter's packages, under the offline mocks.
+
+    ``on_resource`` receives each resource, marshalled, as soon as it registers (its inputs are
+    final then; a component's outputs are completed later), so the pack can analyse it while the
+    program goes on, as the engine's analyzers do during a preview.
+    """
     from offline.harness import ProgramError, run_program
+    from offline.mocks import ResourceRecord
     from offline.project import ProjectError
+
+    root_urn = stack_urn(PulumiProject.load(project_dir).name, stack)
+
+    def registered(record: ResourceRecord) -> None:
+        if on_resource is not None:
+            on_resource(_marshalled(record, root_urn))
 
     try:
         run = run_program(
-            project_dir, stack, config_overrides=overrides, preview=True, unknown_computed=unknowns, timeout=timeout
+            project_dir,
+            stack,
+            config_overrides=overrides,
+            preview=True,
+            unknown_computed=unknowns,
+            timeout=timeout,
+            on_register=registered if on_resource is not None else None,
+            stack_outputs=stack_outputs,
         )
     except (ProjectError, ProgramError) as error:
         cause = error.__cause__
         detail = f": {type(cause).__name__}: {cause}" if cause is not None and str(cause) not in str(error) else ""
         raise ProgramRunError(f"{error}{detail}") from error
-    resources = []
-    for record in run.resources:
-        inputs = engine_properties(record.raw_inputs)
-        outputs = dict(inputs)
-        for key, value in python_value(record.outputs).items():
-            if not key.startswith("__"):  # engine-internal (a dynamic provider's pickled __provider)
-                outputs.setdefault(key, value)
-        resources.append(
-            WireResource(
-                type=record.type,
-                name=record.name,
-                urn=record.urn,
-                custom=record.custom,
-                parent=record.parent or run.stack_urn,
-                inputs=inputs,
-                outputs=outputs,
-                dependencies=list(record.dependencies),
-                property_dependencies={key: list(urns) for key, urns in record.property_dependencies.items() if urns},
-                protect=record.protect,
-                source_position=record.source_position,
-            ).to_json()
-        )
+    from offline.gate.wire import python_value
+
+    resources = [_marshalled(record, run.stack_urn) for record in run.resources]
     raw_outputs = python_value(dict(run.outputs))
     for name in run.secret_outputs:
         raw_outputs[name] = {
@@ -107,7 +108,7 @@ def run_in_process(
         }
     return ProgramResult(
         project=run.project.name,
-        description=str(_project_description(run.project.directory)),
+        description=run.project.description,
         runtime=run.project.runtime,
         stack=stack,
         stack_urn=run.stack_urn,
@@ -119,18 +120,50 @@ def run_in_process(
     )
 
 
-def _project_description(directory: Path) -> str:
-    import yaml
-
-    for candidate in ("Pulumi.yaml", "Pulumi.yml"):
-        path = directory / candidate
-        if path.exists():
-            document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            return str(document.get("description", "")) if isinstance(document, dict) else ""
-    return ""
+def stack_urn(project: str, stack: str) -> str:
+    """The root stack resource's URN, as the engine forms it (``resource.NewURN``)."""
+    return f"urn:pulumi:{stack}::{project}::pulumi:pulumi:Stack::{project}-{stack}"
 
 
-def check_project(project_dir: Path, stack: str) -> PulumiProject:
+def _marshalled(record: Any, root_urn: str) -> dict[str, Any]:
+    """One registered resource as the engine hands it to analyzers: inputs as sent, outputs over them."""
+    from offline.gate.wire import WireResource, engine_properties, python_value
+
+    inputs = engine_properties(record.raw_inputs)
+    outputs = dict(inputs)
+    for key, value in python_value(record.outputs).items():
+        if not key.startswith("__"):  # engine-internal (a dynamic provider's pickled __provider)
+            outputs.setdefault(key, value)
+    return WireResource(
+        type=record.type,
+        name=record.name,
+        urn=record.urn,
+        custom=record.custom,
+        parent=record.parent or root_urn,
+        inputs=inputs,
+        outputs=outputs,
+        dependencies=list(record.dependencies),
+        property_dependencies={key: list(urns) for key, urns in record.property_dependencies.items() if urns},
+        protect=record.protect,
+        source_position=record.source_position,
+    ).to_json()
+
+
+@dataclass(frozen=True)
+class PreparedStack:
+    """A project and stack the CLI would accept, with the configuration the program will run with."""
+
+    project: PulumiProject
+    stack: str
+    config: dict[str, str]
+    secret_keys: list[str]
+
+    @property
+    def urn(self) -> str:
+        return stack_urn(self.project.name, self.stack)
+
+
+def check_project(project_dir: Path, stack: str, overrides: Mapping[str, str] | None = None) -> PreparedStack:
     """Refuse, with one line, what ``pulumi preview`` would refuse before running anything.
 
     A directory without Pulumi.yaml, a malformed Pulumi.yaml or stack file (named with line and
@@ -150,10 +183,12 @@ def check_project(project_dir: Path, stack: str) -> PulumiProject:
                 f"no stack named '{stack}' found: {project.stack_file(stack)} does not exist "
                 f"(create it with `pulumi stack init {stack}`)"
             )
-        load_stack_config(project, stack)
+        config = load_stack_config(project, stack)
+        if overrides:
+            config = config.with_overrides(overrides)
     except ProjectError as error:
         raise ProgramRunError(str(error)) from error
-    return project
+    return PreparedStack(project, stack, dict(config.values), sorted(config.secret_keys))
 
 
 def run_project(
@@ -165,23 +200,39 @@ def run_project(
     in_process: bool | None = None,
     progress: Callable[[str], None] = lambda _: None,
     timeout: float | None = None,
+    on_resource: Callable[[dict[str, Any]], None] | None = None,
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ProgramResult:
     """Run ``project_dir``'s program: in-process for this repository, else in its own environment.
 
     ``timeout`` (seconds) bounds the program run (not the building of its environment).
+    ``on_resource`` sees each resource as it registers when the program runs in-process; a program
+    in its own environment reports them all when it ends.
     """
     project_dir = project_dir.resolve()
-    check_project(project_dir, stack)
+    check_project(project_dir, stack, overrides)
     if in_process is None:
         in_process = project_dir == REPO_ROOT
     if in_process:
-        return run_in_process(project_dir, stack, overrides, unknowns=unknowns, timeout=timeout)
+        return run_in_process(
+            project_dir,
+            stack,
+            overrides,
+            unknowns=unknowns,
+            timeout=timeout,
+            on_resource=on_resource,
+            stack_outputs=stack_outputs,
+        )
     python = _project_python(project_dir, progress)
     with tempfile.TemporaryDirectory(prefix="gate-program-") as scratch:
         out = Path(scratch) / "program.json"
         command = [str(python), "-m", "offline.gate.program", "--project", str(project_dir), "--stack", stack]
         command += ["--out", str(out)] + (["--unknowns"] if unknowns else [])
         command += ["--timeout", str(timeout)] if timeout is not None else []
+        if stack_outputs:
+            referenced = Path(scratch) / "stack-outputs.json"
+            referenced.write_text(json.dumps(stack_outputs), encoding="utf-8")
+            command += ["--stack-outputs", str(referenced)]
         for key, value in overrides.items():
             command += ["--config", f"{key}={value}"]
         from offline.gate.environment import fallback_path
@@ -216,6 +267,25 @@ def run_project(
         return ProgramResult(**json.loads(out.read_text(encoding="utf-8")))
 
 
+def load_stack_outputs(path: Path | None) -> dict[str, dict[str, Any]] | None:
+    """``--stack-outputs FILE``: ``{"org/project/stack": {"output": value, ...}, ...}``, checked."""
+    if path is None:
+        return None
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ProgramRunError(f"{path}: cannot read the stack outputs: {error}") from error
+    if not isinstance(document, dict) or not all(isinstance(value, dict) for value in document.values()):
+        raise ProgramRunError(
+            f"{path}: stack outputs must be a JSON object of stack name -> object of outputs, "
+            'e.g. {"acme/network/prod": {"vpcId": "vpc-0123"}}'
+        )
+    for name in document:
+        if len(name.split("/")) not in (1, 3) or not all(name.split("/")):
+            raise ProgramRunError(f"{path}: {name!r} is not a stack name (organization/project/stack, or stack)")
+    return document
+
+
 def _project_python(project_dir: Path, progress: Callable[[str], None]) -> Path:
     """The interpreter the CLI would run the program with (see :mod:`offline.gate.environment`)."""
     from offline.gate.environment import EnvironmentBuildError, program_python
@@ -235,11 +305,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--unknowns", action="store_true")
     parser.add_argument("--config", action="append", default=[])
     parser.add_argument("--timeout", type=float)
+    parser.add_argument("--stack-outputs", type=Path)
     options = parser.parse_args(argv)
     overrides = dict(item.split("=", 1) for item in options.config)
+    referenced = json.loads(options.stack_outputs.read_text(encoding="utf-8")) if options.stack_outputs else None
     try:
         result = run_in_process(
-            options.project, options.stack, overrides, unknowns=options.unknowns, timeout=options.timeout
+            options.project,
+            options.stack,
+            overrides,
+            unknowns=options.unknowns,
+            timeout=options.timeout,
+            stack_outputs=referenced,
         )
     except ProgramRunError as error:
         print(" ".join(str(error).split("\n")), file=sys.stderr, flush=True)

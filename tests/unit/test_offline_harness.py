@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+import pulumi
 import pytest
 
 from offline.harness import ProgramError, ProgramTimeout, run_program
@@ -114,3 +115,27 @@ def test_the_plan_command_names_the_build_step_when_an_archive_is_missing(capsys
     missing = tmp_path / "nothing.zip"
     assert plan_main(["--stack", "dev", f"--config=serverless-infra:functionArchive={missing}"]) == 2
     assert "nox -s package" in capsys.readouterr().err
+
+
+def _referencing_program(directory: Path) -> Path:
+    (directory / "Pulumi.yaml").write_text("name: consumer\nruntime: python\n")
+    (directory / "__main__.py").write_text(
+        "import pulumi\n"
+        "network = pulumi.StackReference('acme/network/prod')\n"
+        "pulumi.export('vpcId', network.get_output('vpcId'))\n"
+    )
+    return directory
+
+
+def test_given_another_stacks_outputs_when_a_program_references_it_then_it_reads_them(tmp_path):
+    run = run_program(
+        _referencing_program(tmp_path), "dev", preview=True, stack_outputs={"acme/network/prod": {"vpcId": "vpc-0a1"}}
+    )
+    assert run.outputs["vpcId"] == "vpc-0a1"
+    assert not [warning for warning in run.warnings if "stack reference" in warning]
+
+
+def test_given_no_outputs_for_a_referenced_stack_then_they_are_unknown_and_a_warning_says_so(tmp_path):
+    run = run_program(_referencing_program(tmp_path), "dev", preview=True)
+    assert isinstance(run.outputs["vpcId"], pulumi.output.Unknown)
+    assert any("stack reference 'acme/network/prod'" in warning for warning in run.warnings)

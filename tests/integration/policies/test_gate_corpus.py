@@ -8,6 +8,7 @@ between runs; those tests are marked slow and stay in the integration session.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -165,3 +166,67 @@ def test_a_pack_that_never_answers_is_stopped_at_the_deadline_naming_the_call(ga
     )
     assert run.code == 2
     assert "deadline passed waiting for the policy pack's Analyze of urn:pulumi:test::" in _error_line(run)
+
+
+# -- several stacks, stack references ---------------------------------------------------------
+def _two_stack_project(directory: Path) -> Path:
+    """Stack ``a`` declares nothing; stack ``b`` a queue open to anyone (mandatory violations)."""
+    (directory / "Pulumi.yaml").write_text("name: two\nruntime: python\n")
+    (directory / "Pulumi.a.yaml").write_text("config: {}\n")
+    (directory / "Pulumi.b.yaml").write_text("config:\n  two:broken: true\n")
+    (directory / "__main__.py").write_text(
+        "import pulumi\nimport pulumi_aws as aws\n"
+        "if pulumi.Config().get_bool('broken'):\n"
+        '    aws.sqs.Queue(\'open\', policy=\'{"Statement":[{"Effect":"Allow","Principal":"*",'
+        '"Action":"sqs:*","Resource":"*"}]}\')\n'
+    )
+    return directory
+
+
+def test_given_several_stacks_when_one_fails_then_the_run_fails_and_each_stack_has_its_report(tmp_path, capsys):
+    from offline.gate.__main__ import main as gate_main
+
+    project = _two_stack_project(tmp_path)
+    reports = tmp_path / "report-{stack}.json"
+    common = ["--project", str(project), "--in-process", "--pack-python", "current", "--json", str(reports)]
+    code = gate_main([*common, "--stack", "a", "--stack", "b"])
+    capsys.readouterr()
+    assert code == 1
+    passed = {stack: json.loads((tmp_path / f"report-{stack}.json").read_text())["summary"]["passed"] for stack in "ab"}
+    assert passed == {"a": True, "b": False}
+
+
+def test_given_several_stacks_a_single_report_path_is_refused_before_anything_runs(tmp_path, capsys):
+    from offline.gate.__main__ import main as gate_main
+
+    project = _two_stack_project(tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        gate_main(["--project", str(project), "--stack", "a", "--stack", "b", "--json", str(tmp_path / "one.json")])
+    assert exited.value.code == 2
+    assert "must contain {stack}" in capsys.readouterr().err
+
+
+def test_a_stack_reference_reads_the_outputs_given_and_is_reported_unknown_without_them(gate, tmp_path):
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"organization/network/test": {"vpcId": "vpc-0a1b2c"}}))
+    common = ("--project", str(CORPUS / "features"), "--stack", "test", "--in-process")
+    given, missing = gate(*common, "--stack-outputs", str(outputs)), gate(*common)
+    _ran(given)
+    _ran(missing)
+    unknown = "stack reference 'organization/network/test': its outputs are unknown offline"
+    assert not [warning for warning in given.report["warnings"] if unknown in warning]
+    assert [warning for warning in missing.report["warnings"] if unknown in warning]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[1, 2]", '{"acme/network/prod": "vpc-1"}', '{"a/b": {}}', "{not json"],
+    ids=["not-an-object", "outputs-not-an-object", "not-a-stack-name", "not-json"],
+)
+def test_a_malformed_stack_outputs_file_is_one_line_and_exit_2(gate, tmp_path, text):
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(text)
+    features = ("--project", str(CORPUS / "features"), "--stack", "test", "--in-process")
+    run = gate(*features, "--stack-outputs", str(outputs))
+    assert run.code == 2
+    assert str(outputs) in _error_line(run)
