@@ -68,6 +68,31 @@ def render() -> str:
         "}",
         "```",
         "",
+        "## Running the pack",
+        "",
+        "With the Pulumi CLI: `pulumi preview --policy-pack policies [--policy-pack-config FILE]`. The CLI "
+        "builds the pack's own virtualenv from `policies/requirements.txt` (PulumiPolicy.yaml's runtime "
+        "options) and calls it for every resource as the program registers it, then once for the whole stack.",
+        "",
+        "Offline, with no account and no CLI: `python -m offline.gate --stack prod` (or `nox -s preview -- "
+        "--stack prod`) runs the program under Pulumi's mocks and drives the same pack over the same gRPC "
+        "protocol, in the same order, from its own virtualenv, so it gives the verdict `pulumi preview` would. "
+        "Exit 0: no mandatory violation; 1: mandatory violations (or a mandatory policy that could not judge an "
+        "unknown value); 2: the program or the pack could not run (one line says why). Options: `--project DIR` "
+        "gates another Pulumi Python project, run in the environment its Pulumi.yaml names (`toolchain: "
+        "pip|poetry|uv`, `virtualenv`); `--stack` repeated gates several stacks in one run (report paths then "
+        "hold `{stack}`); `--policy-config FILE` as above; `--stack-outputs FILE` gives the outputs of stacks "
+        'the program references (`{"org/project/stack": {"vpcId": "vpc-0123"}}`; without it a '
+        "`StackReference`'s outputs are unknown and a warning says so); `--json FILE`, `--sarif FILE` (help "
+        "links are absolute: the rule's source, or `--docs-url`, which GitHub Actions' variables provide); "
+        "`--timeout SECONDS` bounds the run and names what was still awaited.",
+        "",
+        "First preview (`--unknowns`): on a new stack's first `pulumi preview` nothing exists yet, so IDs, ARNs "
+        "and every attribute the provider computes are unknown. Each policy states below how it treats an "
+        "unknown value: most judge what the program set (inputs are known) and trace resources through "
+        "dependencies, which are known too; where a rule depends on an unknown value, a mandatory policy "
+        "reports it (fail closed) rather than pass it. The shipped stacks pass in both modes.",
+        "",
     ]
     sections = [(module.__name__.rsplit(".", 1)[-1], module.CHECKS) for module in CONCERNS]
     for concern, checks in [*sections, ("governance", governance.CHECKS)]:

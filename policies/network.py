@@ -30,6 +30,7 @@ from policies.rules import (
 
 FUNCTION = "aws:lambda/function:Function"
 RDS_INSTANCE = "aws:rds/instance:Instance"
+RDS_CLUSTER = "aws:rds/cluster:Cluster"  # Aurora: the cluster holds the security groups of its instances
 SUBNET = "aws:ec2/subnet:Subnet"
 SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup"
 ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
@@ -211,22 +212,29 @@ DATABASE_INGRESS = Control(
     concern="network",
     kind=Kind.SECURITY,
     description=(
-        "A database's security groups admit traffic only from the functions' security group, or from the "
-        "security group of an RDS Proxy in front of it, which in turn admits only the functions."
+        "A database's (an RDS instance's or an Aurora cluster's) security groups admit traffic only from the "
+        "functions' security group, or from the security group of an RDS Proxy in front of it, which in turn "
+        "admits only the functions."
     ),
     severity=Severity.CRITICAL,
     remediation="Replace CIDR-based or other-group ingress on the database (or proxy) security group with one rule "
     "whose referenced_security_group_id is the function (or proxy) security group.",
-    resource_types=(RDS_INSTANCE, SECURITY_GROUP, INGRESS_RULE, LEGACY_RULE, FUNCTION, PROXY),
+    resource_types=(RDS_INSTANCE, RDS_CLUSTER, SECURITY_GROUP, INGRESS_RULE, LEGACY_RULE, FUNCTION, PROXY),
 )
 
 
 def _proxy_groups(stack: Stack, database: PolicyResource) -> list[PolicyResource]:
-    """The security groups of the RDS Proxies whose target is ``database``."""
+    """The security groups of the RDS Proxies whose target is ``database`` (an instance or a cluster)."""
     proxies = [
         proxy
         for target in stack.of_type(PROXY_TARGET)
-        if any(db.urn == database.urn for db in stack.resolve(target, "dbInstanceIdentifier", RDS_INSTANCE))
+        if any(
+            db.urn == database.urn
+            for db in [
+                *stack.resolve(target, "dbInstanceIdentifier", RDS_INSTANCE),
+                *stack.resolve(target, "dbClusterIdentifier", RDS_CLUSTER),
+            ]
+        )
         for proxy in stack.resolve(target, "dbProxyName", PROXY)
     ]
     return [group for proxy in proxies for group in stack.resolve(proxy, "vpcSecurityGroupIds", SECURITY_GROUP)]
@@ -239,7 +247,7 @@ def _database_ingress(_: Control, stack: Stack) -> Iterator[tuple[str, str]]:
     # A group shared by a primary and its replicas may admit the proxy in front of any of them.
     allowed: dict[str, set[str]] = {}
     database_groups: dict[str, PolicyResource] = {}
-    for database in stack.of_type(RDS_INSTANCE):
+    for database in stack.of_type(RDS_INSTANCE, RDS_CLUSTER):
         proxy_groups = _proxy_groups(stack, database)
         yield from _ingress_only_from(stack, proxy_groups, function_groups, "the proxy")
         groups = stack.resolve(database, "vpcSecurityGroupIds", SECURITY_GROUP)

@@ -133,6 +133,15 @@ class Anchors:
         )
 
 
+SECURITY_HUB_GUIDE = "https://docs.aws.amazon.com/securityhub/latest/userguide"
+
+
+def security_hub_url(control_id: str) -> str:
+    """A Security Hub control's page: ``RDS.3`` is ``rds-controls.html#rds-3`` in the user guide."""
+    service, _, number = control_id.partition(".")
+    return f"{SECURITY_HUB_GUIDE}/{service.lower()}-controls.html#{service.lower()}-{number}"
+
+
 @dataclass(frozen=True)
 class Control:
     """One policy, as data."""
@@ -147,6 +156,15 @@ class Control:
     anchors: Anchors = Anchors()
     config: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     sources: tuple[str, ...] = ()  # the pages (AWS documentation, provider source) that state the rule
+
+    @property
+    def url(self) -> str | None:
+        """Where the rule is stated: its first source, else the Security Hub control it matches."""
+        if self.sources:
+            return self.sources[0]
+        if self.anchors.security_hub:
+            return security_hub_url(self.anchors.security_hub[0])
+        return None
 
     @property
     def enforcement(self) -> EnforcementLevel:
@@ -353,7 +371,7 @@ def resource_policy(control: Control, check: ResourceCheck) -> Check:
         severity=control.severity,
         tags=control.tags(),
         remediation_steps=control.remediation_steps(),
-        url=control.sources[0] if control.sources else None,
+        url=control.url,
     )
     return Check(control, policy)
 
@@ -377,6 +395,6 @@ def stack_policy(control: Control, check: StackCheck) -> Check:
         severity=control.severity,
         tags=control.tags(),
         remediation_steps=control.remediation_steps(),
-        url=control.sources[0] if control.sources else None,
+        url=control.url,
     )
     return Check(control, policy)

@@ -16,6 +16,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -23,7 +24,7 @@ from offline.gate.analyzer import PackError, load_policy_config
 from offline.gate.environment import EnvironmentBuildError
 from offline.gate.gate import DEFAULT_PACK, DEFAULT_TIMEOUT_S, GateOptions, GateResult, start_gate
 from offline.gate.program import REPO_ROOT, ProgramRunError, load_stack_outputs
-from offline.gate.report import render_sarif, render_table
+from offline.gate.report import docs_url, render_sarif, render_table
 from offline.harness import ProgramTimeout
 
 _TIMED_OUT = False
@@ -58,6 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, help="write the findings as JSON to this file")
     parser.add_argument("--sarif", type=Path, help="write SARIF 2.1.0 to this file")
+    parser.add_argument(
+        "--docs-url",
+        metavar="URL",
+        help="absolute address of docs/policies.md for SARIF help links (default: from GitHub Actions' "
+        "GITHUB_SERVER_URL, GITHUB_REPOSITORY and GITHUB_SHA)",
+    )
     parser.add_argument("--pack", type=Path, default=DEFAULT_PACK, help="policy pack directory")
     parser.add_argument(
         "--policy-config", type=Path, help="policy config JSON (with suppressions), as pulumi's --policy-pack-config"
@@ -109,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     except (PackError, ProgramRunError) as error:
         _error(str(error))
         return 2
+    reports = Reports(options.json, options.sarif, options.project, options.docs_url or docs_url(os.environ))
     started = time.perf_counter()
     worst = 0
     # One stack's remaining analysis (in its pack's process) overlaps the next stack's program.
@@ -133,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
                 break
         for stack, future in pending:
             result = None if future is None else _guarded(future.result)
-            code = 2 if result is None else _report(result, stack, options.json, options.sarif, options.project)
+            code = 2 if result is None else _report(result, stack, reports)
             worst = 2 if 2 in (worst, code) else max(worst, code)
     if len(stacks) > 1:
         _progress(f"{len(stacks)} stacks in {time.perf_counter() - started:.2f} s")
@@ -158,15 +166,26 @@ def _guarded(step: Callable[[], _T]) -> _T | None:
         return None
 
 
-def _report(result: GateResult, stack: str, json_path: Path | None, sarif_path: Path | None, project: Path) -> int:
+@dataclass(frozen=True)
+class Reports:
+    """Where each stack's reports go (paths may hold ``{stack}``) and what SARIF links to."""
+
+    json_path: Path | None
+    sarif_path: Path | None
+    project: Path
+    docs: str | None
+
+
+def _report(result: GateResult, stack: str, reports: Reports) -> int:
     """Print one stack's table and timing, write its reports; its exit code (0 or 1)."""
     print(render_table(result), flush=True)
-    if json_path:
-        path = Path(str(json_path).replace("{stack}", stack))
+    if reports.json_path:
+        path = Path(str(reports.json_path).replace("{stack}", stack))
         path.write_text(json.dumps(result.to_json(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    if sarif_path:
-        path = Path(str(sarif_path).replace("{stack}", stack))
-        path.write_text(json.dumps(render_sarif(result, project), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    if reports.sarif_path:
+        path = Path(str(reports.sarif_path).replace("{stack}", stack))
+        sarif = render_sarif(result, reports.project, reports.docs)
+        path.write_text(json.dumps(sarif, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     timing = result.timings
     _progress(
         f"done in {timing['total_s']:.2f} s (program {timing['program_s']:.2f} s, pack start "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from policies.suppressions import covers
 
 STATE_MARK = {"fail": "✖", "unknown": "?", "suppressed": "~"}
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
-DOCS_URI = "docs/policies.md"  # repository-relative; each policy has an anchor named after it
+DOCS_PATH = "docs/policies.md"  # repository-relative; each policy has an anchor named after it
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "unspecified": "1.0"}
 
 
@@ -124,8 +125,26 @@ def _justification(result: GateResult, finding: Finding) -> str:
     return ""
 
 
-def render_sarif(result: GateResult, project_dir: Path) -> dict[str, Any]:
-    """SARIF 2.1.0 for GitHub code scanning: one rule per policy, one result per finding."""
+def docs_url(environment: Mapping[str, str]) -> str | None:
+    """The absolute address of docs/policies.md at the commit being gated, when CI says where that is.
+
+    SARIF's ``helpUri`` must be an absolute URI (SARIF 2.1.0, section 3.49.12). GitHub Actions sets
+    GITHUB_SERVER_URL, GITHUB_REPOSITORY and GITHUB_SHA; elsewhere ``--docs-url`` gives it.
+    """
+    parts = [environment.get(name, "") for name in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_SHA")]
+    if not all(parts):
+        return None
+    server, repository, commit = parts
+    return f"{server.rstrip('/')}/{repository}/blob/{commit}/{DOCS_PATH}"
+
+
+def render_sarif(result: GateResult, project_dir: Path, docs: str | None = None) -> dict[str, Any]:
+    """SARIF 2.1.0 for GitHub code scanning: one rule per policy, one result per finding.
+
+    A rule's ``helpUri`` is the page that states it (the policy's URL); for the project's own rules
+    it is ``docs`` (the absolute address of docs/policies.md) with the rule's anchor, and without
+    that it is left out and the help text names the section.
+    """
     names = sorted(result.policies)
     index = {name: position for position, name in enumerate(names)}
     rules = []
@@ -133,27 +152,28 @@ def render_sarif(result: GateResult, project_dir: Path) -> dict[str, Any]:
         meta = result.policies[name]
         level = "error" if meta.enforcement in ("mandatory", "remediate") else "warning"
         tags = {*meta.tags, "infrastructure"} | ({"security"} if "kind:security" in meta.tags else set())
-        rules.append(
-            {
-                "id": name,
-                "name": "".join(part.capitalize() for part in name.split("-")),
-                "shortDescription": {"text": meta.description},
-                "fullDescription": {"text": meta.description},
-                "helpUri": meta.url or f"{DOCS_URI}#{name}",
-                "help": {
-                    "text": meta.remediation or meta.description,
-                    "markdown": meta.remediation or meta.description,
-                },
-                "defaultConfiguration": {"level": level},
-                "properties": {
-                    "tags": sorted(tags),
-                    "enforcement": meta.enforcement,
-                    "severity": meta.severity,
-                    "security-severity": SECURITY_SEVERITY.get(meta.severity, "1.0"),
-                    "policyType": meta.kind,
-                },
-            }
-        )
+        help_uri = meta.url or (f"{docs}#{name}" if docs else "")
+        advice = meta.remediation or meta.description
+        if not help_uri:
+            advice = f"{advice} (see {DOCS_PATH}, section {name})"
+        rule: dict[str, Any] = {
+            "id": name,
+            "name": "".join(part.capitalize() for part in name.split("-")),
+            "shortDescription": {"text": meta.description},
+            "fullDescription": {"text": meta.description},
+            "help": {"text": advice, "markdown": advice},
+            "defaultConfiguration": {"level": level},
+            "properties": {
+                "tags": sorted(tags),
+                "enforcement": meta.enforcement,
+                "severity": meta.severity,
+                "security-severity": SECURITY_SEVERITY.get(meta.severity, "1.0"),
+                "policyType": meta.kind,
+            },
+        }
+        if help_uri:
+            rule["helpUri"] = help_uri
+        rules.append(rule)
     artifact = _artifact(result, project_dir)
     resources = {resource["urn"]: resource for resource in result.program.resources}
     results = []

@@ -241,17 +241,30 @@ def test_an_unknown_policy_name_with_only_properties_is_an_error_as_in_the_engin
     assert "no-such-policy" in run.err
 
 
-def test_sarif_rules_carry_help_uris_honest_tags_and_the_pack_version(synthetic):
+def test_sarif_rules_carry_absolute_help_uris_honest_tags_and_the_pack_version(synthetic, monkeypatch):
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.com")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/infra")
+    monkeypatch.setenv("GITHUB_SHA", "0123abc")
     run = synthetic("s3-versioning")
     driver = run.sarif["runs"][0]["tool"]["driver"]
     assert driver["version"]  # the pack's version, as GetAnalyzerInfo reports it
     rules = {rule["id"]: rule for rule in driver["rules"]}
+    own = "https://github.com/acme/infra/blob/0123abc/docs/policies.md"
     for control in all_controls():
-        expected = control.sources[0] if control.sources else f"docs/policies.md#{control.name}"
-        assert rules[control.name]["helpUri"] == expected
+        assert rules[control.name]["helpUri"] == (control.url or f"{own}#{control.name}")
+        assert rules[control.name]["helpUri"].startswith("https://")  # SARIF 2.1.0 3.49.12: an absolute URI
         assert ("security" in rules[control.name]["properties"]["tags"]) == (control.kind is Kind.SECURITY)
     assert "security" in rules["s3-versioning"]["properties"]["tags"]
     assert "security" not in rules["required-tags"]["properties"]["tags"]
+
+
+def test_without_an_address_for_the_docs_a_project_rule_has_no_help_uri_and_names_the_section(synthetic, monkeypatch):
+    monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
+    run = synthetic("s3-versioning")
+    rules = {rule["id"]: rule for rule in run.sarif["runs"][0]["tool"]["driver"]["rules"]}
+    assert "helpUri" not in rules["resource-naming"]
+    assert "docs/policies.md, section resource-naming" in rules["resource-naming"]["help"]["text"]
+    assert rules["rds-multi-az"]["helpUri"].startswith("https://docs.aws.amazon.com/")
 
 
 def test_sarif_fingerprints_depend_on_the_control_and_the_resource_only(synthetic):

@@ -52,3 +52,56 @@ def test_given_a_database_group_open_to_another_source_then_the_database_rule_is
     [(message, name)] = findings(CHECK, resources)
     assert name == "database-from-source"
     assert "the database security group" in message
+
+
+def _aurora(resources: Resources, *, source: str, behind_proxy: bool = False) -> None:
+    """An Aurora cluster (its security groups are the cluster's), reached by functions or a proxy."""
+    functions_sg = resources.add(n.SECURITY_GROUP, "sg-functions", {})
+    cluster_sg = resources.add(n.SECURITY_GROUP, "sg-cluster", {})
+    proxy_sg = resources.add(n.SECURITY_GROUP, "sg-proxy", {})
+    other_sg = resources.add(n.SECURITY_GROUP, "sg-other", {})
+    sources = {"functions": functions_sg, "proxy": proxy_sg, "other": other_sg}
+    resources.add(n.FUNCTION, "api", {}, deps={"vpcConfig": [functions_sg]})
+    cluster = resources.add(
+        n.RDS_CLUSTER, "aurora", {"engine": "aurora-postgresql"}, deps={"vpcSecurityGroupIds": [cluster_sg]}
+    )
+    resources.add("aws:rds/clusterInstance:ClusterInstance", "aurora-1", {}, deps={"clusterIdentifier": [cluster]})
+    if behind_proxy:
+        proxy = resources.add(n.PROXY, "proxy", {}, deps={"vpcSecurityGroupIds": [proxy_sg]})
+        resources.add(n.PROXY_TARGET, "target", {}, deps={"dbProxyName": [proxy], "dbClusterIdentifier": [cluster]})
+        resources.add(
+            n.INGRESS_RULE,
+            "proxy-from-functions",
+            {},
+            deps={"securityGroupId": [proxy_sg], "referencedSecurityGroupId": [functions_sg]},
+        )
+    resources.add(
+        n.INGRESS_RULE,
+        "cluster-from-source",
+        {},
+        deps={"securityGroupId": [cluster_sg], "referencedSecurityGroupId": [sources[source]]},
+    )
+
+
+def test_given_an_aurora_cluster_admitting_only_the_functions_then_no_finding(resources, findings):
+    _aurora(resources, source="functions")
+    assert findings(CHECK, resources) == []
+
+
+def test_given_an_aurora_cluster_open_to_another_group_then_its_rule_is_named(resources, findings):
+    _aurora(resources, source="other")
+    [(message, name)] = findings(CHECK, resources)
+    assert name == "cluster-from-source"
+    assert "the database security group" in message
+
+
+def test_given_an_aurora_cluster_behind_a_proxy_then_the_proxy_group_is_admitted(resources, findings):
+    _aurora(resources, source="proxy", behind_proxy=True)
+    assert findings(CHECK, resources) == []
+
+
+def test_given_an_aurora_cluster_without_security_groups_then_it_is_reported(resources, findings):
+    resources.add(n.RDS_CLUSTER, "aurora", {"engine": "aurora-postgresql"})
+    [(message, name)] = findings(CHECK, resources)
+    assert name == "aurora"
+    assert "no security group of its own" in message
