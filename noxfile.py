@@ -77,8 +77,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def unit(session: nox.Session) -> None:
-    """The Pulumi program under mocks, for every stack; pure logic. Fast, parallel."""
-    _install(session, "infra/requirements.txt", "requirements-dev.txt")
+    """The Pulumi program under mocks, for every stack; pure logic, the local stack's parts. Fast, parallel."""
+    _install(session, "infra/requirements.txt", "requirements-dev.txt", "local/requirements.txt")
     session.run("pytest", "tests/unit", "-n", WORKERS, *session.posargs)
 
 
@@ -110,7 +110,9 @@ def e2e(session: nox.Session) -> None:
     if not _has_tests("tests/e2e"):
         session.skip("tests/e2e holds no tests yet")
     _install_function_and_test_tools(session)
-    _install(session, "local/requirements.txt", packages=("httpx", "schemathesis"))
+    # The local stack is built from the Pulumi program (local.materialize): it needs the program's SDKs.
+    _install(session, "infra/requirements.txt", "local/requirements.txt", packages=("httpx", "schemathesis"))
+    _current_archives(session)
     session.run("pytest", "tests/e2e", *session.posargs)
 
 
@@ -118,10 +120,13 @@ def e2e(session: nox.Session) -> None:
 def local(session: nox.Session) -> None:
     """The whole system on this machine: prints its URL and API key, writes .local/endpoint.json; Ctrl-C stops it.
 
-    ``nox -s local -- [--port N] [--stack NAME] [--no-database]``; DATABASE_URL selects an existing PostgreSQL.
+    ``nox -s local -- [--port N] [--stack NAME] [--no-database] [--config KEY=VALUE]``; DATABASE_URL selects
+    an existing PostgreSQL.
     """
     _install_function_and_test_tools(session)
-    _install(session, "local/requirements.txt")
+    # The local stack is built from the Pulumi program (local.materialize): it needs the program's SDKs.
+    _install(session, "infra/requirements.txt", "local/requirements.txt")
+    _current_archives(session)
     # Ctrl-C reaches the stack, which stops its processes itself: give it the time to (nox would SIGKILL
     # it after 0.3 s, orphaning moto and the runtimes, which run in process groups of their own).
     session.run("python", "-m", "local", *session.posargs, interrupt_timeout=30.0, terminate_timeout=10.0)
@@ -145,6 +150,16 @@ def _ensure_archives(session: nox.Session) -> None:
         return
     _install(session, packages=("uv",))
     session.run("python", "-m", "offline.package", "--if-missing")
+
+
+def _current_archives(session: nox.Session) -> None:
+    """The archives the local stack runs as packaged: the layer built once, function.zip from today's code.
+
+    function.zip is rebuilt every time (reproducible and quick), so the local stack never runs code
+    older than the sources; the layer, slower to build, is rebuilt by ``nox -s package``.
+    """
+    _ensure_archives(session)
+    session.run("python", "-m", "offline.package", "--function-only")
 
 
 @nox.session(python=PYTHON)

@@ -1,7 +1,8 @@
 """What the function needs around it, for groups that call it without the whole local stack.
 
-moto_server seeded by ``local.aws.seed`` (the parameter hierarchy, queues, the master secret), a
-real TLS PostgreSQL from ``local.postgres``, the functions' specs from ``local.functions`` and the
+moto_server seeded by ``local.aws.seed`` from the program's blueprint (``local.materialize``: the
+parameter hierarchy, queues, the master secret), a real TLS PostgreSQL from ``local.postgres``, the
+functions' specs from ``local.spec`` and the
 schema applied by invoking the migrator through the local runtime, as a deployment does. The
 event source mappings and the HTTP front are left out: their polling would only add noise to a
 measurement that does not use them. Everything started is stopped again on the way out, also
@@ -20,23 +21,34 @@ from pathlib import Path
 import psycopg2
 
 from bench.processes import CODE_PATHS, PROJECT_ROOT
-from local import settings as settings_module
 from local.aws import MotoServer, SeededResources, client_environment, seed
-from local.functions import FunctionSpec, function_specs
+from local.blueprint import Blueprint
+from local.materialize import materialize
 from local.postgres import PostgresServer
-from local.runtime import FunctionPool
-from local.settings import LocalSettings
+from local.runtime import FunctionPool, FunctionSpec
+from local.spec import function_specs
 
 
 class BackendError(RuntimeError):
     """The backend could not be prepared (for example the migration failed)."""
 
 
+@dataclass(frozen=True)
+class StackValues:
+    """The stack configuration the program ran with, for groups that read one value of it."""
+
+    blueprint: Blueprint
+
+    def text(self, key: str) -> str:
+        """The value of ``serverless-infra:<key>``, defaults applied."""
+        return self.blueprint.config[key]
+
+
 @dataclass
 class Backend:
     """A running moto and PostgreSQL, seeded and migrated, and the function specs pointing at them."""
 
-    settings: LocalSettings
+    blueprint: Blueprint
     moto: MotoServer
     server: PostgresServer
     resources: SeededResources
@@ -61,6 +73,10 @@ class Backend:
         """
         return {**self.specs[workload].environment, "POWERTOOLS_TRACE_DISABLED": "true"}
 
+    @property
+    def settings(self) -> StackValues:
+        return StackValues(self.blueprint)
+
     def master_dsn(self) -> str:
         return self.server.dsn()
 
@@ -81,7 +97,9 @@ async def running_backend(
     workdir: Path, *, stack: str = "dev", overrides: Mapping[str, str | int] | None = None
 ) -> AsyncIterator[Backend]:
     """Start, seed and migrate; yield the backend; stop and remove everything, whatever happened."""
-    settings = settings_module.load(PROJECT_ROOT, stack, overrides)
+    blueprint = await asyncio.to_thread(
+        materialize, PROJECT_ROOT, stack, {key: str(value) for key, value in (overrides or {}).items()}
+    )
     logs = workdir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     with (logs / "moto.log").open("ab") as moto_log:
@@ -92,18 +110,17 @@ async def running_backend(
             server = await asyncio.to_thread(PostgresServer, database="orders")
             await asyncio.to_thread(server.start)
             endpoint = server.endpoint()
-            resources = await asyncio.to_thread(seed, moto, settings, endpoint)
-            platform = {**client_environment(moto, settings.region), **endpoint.function_environment()}
+            resources = await asyncio.to_thread(seed, moto, blueprint, endpoint)
+            platform = {**client_environment(moto, blueprint.region), **endpoint.function_environment()}
             specs = function_specs(
-                settings,
+                blueprint,
                 code_paths=CODE_PATHS,
-                queue_url=resources.queue.url,
-                master_secret_arn=resources.master_secret_arn,
                 platform_environment=platform,
+                references=resources.references,
                 log_dir=logs,
             )
             await migrate(specs["migrator"])
-            yield Backend(settings, moto, server, resources, specs, workdir)
+            yield Backend(blueprint, moto, server, resources, specs, workdir)
         finally:
             if server is not None:
                 await asyncio.to_thread(server.close)

@@ -7,16 +7,29 @@ exactly what a call through the local stack sees, and nothing here can drift fro
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
+from pathlib import Path
 from typing import Any
 
+from local.blueprint import MethodBlueprint
 from local.event_source import to_record
 from local.gateway import IncomingRequest, build_event
-from local.routes import match
+from local.materialize import materialize
+from local.routing import match
 
 API_ID = "benchapi01"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@functools.cache
+def api_methods() -> tuple[MethodBlueprint, ...]:
+    """The dev stack's API methods as the program declares them (materialized once per process)."""
+    return materialize(PROJECT_ROOT, "dev").api.methods
+
+
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:serverless-infra-dev-queue-orders"
 CURRENCIES = ("EUR", "USD", "JPY", "GBP")
 
@@ -39,7 +52,7 @@ def api_event(
     api_key: str = "bench-api-key",
 ) -> dict[str, Any]:
     """The REST proxy event API Gateway sends for ``method path`` (path without the stage)."""
-    matched = match(path, method)
+    matched = match(path, method, api_methods())
     if matched is None:
         raise ValueError(f"no API resource for {method} {path}")
     headers = [("Host", "127.0.0.1"), ("User-Agent", "bench"), ("x-api-key", api_key)]

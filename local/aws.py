@@ -1,9 +1,10 @@
 """AWS on loopback: a ``moto_server`` process seeded with what the program creates.
 
-The seed follows the same definitions the program does: every parameter of
-``contract.parameters`` as a SecureString under its category's KMS key (aliased as the program
-aliases it), the orders queue and its dead-letter queue with the stack's redrive settings, and a
-master-user secret shaped like the one RDS manages, for the migrator.
+The seed is the blueprint (:func:`local.materialize.materialize`): every KMS key with its aliases,
+every SSM parameter with its type, key and value, every queue with its attributes and redrive
+policy, every bucket and the database's master secret. Values only a deployment knows are made
+here: a generated password gets a fresh random value, and the database's address, port and name
+come from the local database.
 """
 
 from __future__ import annotations
@@ -13,18 +14,15 @@ import json
 import secrets
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any, Final
 
 import boto3
 
-from contract.naming import resource_name
-from contract.parameters import PARAMETERS, Category, ParameterSpec, Source
+from local.blueprint import Blueprint, ParameterBlueprint, QueueBlueprint
 from local.database import DatabaseEndpoint
 from local.processes import free_port, stop_process, wait_for_port
-from local.settings import LocalSettings
 
-DAY_S: Final = 86_400
 CREDENTIALS: Final = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -86,103 +84,153 @@ class Queue:
 
 @dataclass(frozen=True)
 class SeededResources:
-    """What the functions and the event source mappings are pointed at."""
+    """What the functions and the event source mappings are pointed at, by the program's names."""
 
-    queue: Queue
-    dead_letter_queue: Queue
+    queues: Mapping[str, Queue]  # queue name -> the local queue
     master_secret_arn: str | None  # None without a database
-    key_ids: Mapping[str, str]  # key purpose (category or "messaging") -> key id
+    key_ids: Mapping[str, str]  # KeyBlueprint.logical_name -> local key id
+    secret_arns: Mapping[str, str]  # secret name -> local ARN
+    parameters: Mapping[str, str]  # parameter name -> the value seeded
+    references: Mapping[str, str]  # the program's queue URLs/ARNs and secret ARNs -> the local ones
+    redrives: Mapping[str, str] = field(default_factory=dict)  # queue name -> its dead-letter queue's name
+
+    @property
+    def queue(self) -> Queue:
+        """The (first) queue that has a dead-letter queue: the orders queue."""
+        return self.queues[self._redriven()[0]]
+
+    @property
+    def dead_letter_queue(self) -> Queue:
+        """That queue's dead-letter queue."""
+        return self.queues[self._redriven()[1]]
+
+    def _redriven(self) -> tuple[str, str]:
+        for queue, dead_letters in self.redrives.items():
+            return queue, dead_letters
+        raise KeyError("the program declares no queue with a dead-letter queue (redrive policy)")
 
 
-def parameter_values(settings: LocalSettings, database: DatabaseEndpoint | None) -> dict[str, str]:
-    """``category/name`` -> value for every non-generated parameter, as the program derives them.
+LOCAL_DATABASE_PARAMETERS: Final = ("writer_host", "reader_host", "port", "name", "iam_auth")
 
-    IAM database authentication is off locally (``database/iam_auth`` false): a local PostgreSQL
-    cannot check IAM tokens, so the functions and the migrator use the generated application
-    password instead (on RDS, with it true, they use IAM tokens only).
+
+def local_value(parameter: ParameterBlueprint, database: DatabaseEndpoint | None) -> str | None:
+    """The value a parameter gets locally, where the program's is not usable here (else None).
+
+    The database's address, port and name are the local database's. IAM database authentication
+    is off locally (``database/iam_auth`` false): a local PostgreSQL cannot check IAM tokens, so the
+    functions use the generated application password instead (on RDS, with it true, they use IAM
+    tokens only: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.html).
+    A value only a deployment knows (a generated password) gets a fresh random one, 40 characters
+    like the program's RandomPassword.
     """
-    value = settings.text
-    values = {
-        "api/default_page_size": value("apiDefaultPageSize"),
-        "api/max_page_size": value("apiMaxPageSize"),
-        "api/max_batch_orders": value("apiMaxBatchOrders"),
-        "cache/parameters_max_age_s": value("parametersMaxAgeS"),
-        "cache/idempotency_ttl_s": value("idempotencyTtlS"),
-        "cache/iam_token_refresh_margin_s": value("iamTokenRefreshMarginS"),
-    }
-    if database is not None:
-        values |= {
-            "database/writer_host": database.host,
-            "database/reader_host": database.host,
-            "database/port": str(database.port),
-            "database/name": database.name,
-            "database/writer_user": value("dbWriterUser"),
-            "database/reader_user": value("dbReaderUser"),
-            "database/iam_auth": "false",
-            "database/statement_timeout_ms": value("dbStatementTimeoutMs"),
-            "database/connect_timeout_s": value("dbConnectTimeoutS"),
-        }
-    return values
+    *_, category, leaf = parameter.name.strip("/").split("/")
+    if category == "database" and leaf in LOCAL_DATABASE_PARAMETERS and database is not None:
+        return {
+            "writer_host": database.host,
+            "reader_host": database.host,
+            "port": str(database.port),
+            "name": database.name,
+            "iam_auth": "false",
+        }[leaf]
+    if parameter.value is None:
+        return secrets.token_urlsafe(30)
+    return None
 
 
-def _value_of(spec: ParameterSpec, values: Mapping[str, str]) -> str:
-    if spec.source is Source.GENERATED:
-        return secrets.token_urlsafe(30)  # 40 characters, like the program's RandomPassword
-    return values[f"{spec.category.value}/{spec.name}"]
+def seed(server: MotoServer, blueprint: Blueprint, database: DatabaseEndpoint | None) -> SeededResources:
+    """Create the keys, parameters, queues, buckets and master secret in a fresh moto server.
 
-
-def seed(server: MotoServer, settings: LocalSettings, database: DatabaseEndpoint | None) -> SeededResources:
-    """Create the keys, parameters, queues and master secret in a fresh moto server.
-
-    Without a database, its parameters and the master secret are left out, so a function that
-    needs them fails naming the missing parameter instead of reaching for a made-up host.
+    Without a database, the database's parameters and the master secret are left out, so a function
+    that needs them fails naming the missing parameter instead of reaching for a made-up host.
     """
-    region, env = settings.region, settings.environment
+    region = blueprint.region
     kms, ssm = server.client("kms", region), server.client("ssm", region)
     key_ids: dict[str, str] = {}
-    for purpose in [category.value for category in Category] + ["messaging"]:
-        key_id = kms.create_key(Description=f"{purpose} key of the local stack")["KeyMetadata"]["KeyId"]
-        kms.create_alias(AliasName=f"alias/{resource_name(env, purpose)}", TargetKeyId=key_id)
-        key_ids[purpose] = key_id
-    values = parameter_values(settings, database)
-    for spec in PARAMETERS:
-        if database is None and spec.category is Category.DATABASE:
+    for key in blueprint.keys:
+        key_id = kms.create_key(Description=key.description or key.logical_name)["KeyMetadata"]["KeyId"]
+        for alias in key.aliases:
+            kms.create_alias(AliasName=alias, TargetKeyId=key_id)
+        key_ids[key.logical_name] = key_id
+    parameters: dict[str, str] = {}
+    for parameter in blueprint.parameters:
+        if database is None and "/database/" in parameter.name:
             continue
+        value = local_value(parameter, database) or parameter.value or ""
+        extra = {"KeyId": key_ids[parameter.kms_key]} if parameter.type == "SecureString" and parameter.kms_key else {}
         ssm.put_parameter(
-            Name=spec.path(settings.parameter_prefix, env),
-            Description=spec.description,
-            Value=_value_of(spec, values),
-            Type="SecureString",
-            KeyId=key_ids[spec.category.value],
+            Name=parameter.name,
+            Description=parameter.description,
+            Value=value,
+            Type=parameter.type,
             Tier="Standard",
+            **extra,
         )
-    sqs = server.client("sqs", region)
-    dead_letter = _queue(
-        sqs,
-        resource_name(env, "queue", "orders-dlq"),
-        {"MessageRetentionPeriod": str(settings.dlq_retention_days * DAY_S), "KmsMasterKeyId": key_ids["messaging"]},
-    )
-    redrive = {"deadLetterTargetArn": dead_letter.arn, "maxReceiveCount": settings.queue_max_receive_count}
-    queue = _queue(
-        sqs,
-        resource_name(env, "queue", "orders"),
-        {
-            "VisibilityTimeout": str(settings.queue_visibility_timeout_s),
-            "MessageRetentionPeriod": str(settings.queue_retention_days * DAY_S),
-            "ReceiveMessageWaitTimeSeconds": "20",
-            "KmsMasterKeyId": key_ids["messaging"],
-            "RedrivePolicy": json.dumps(redrive),
-        },
-    )
-    if database is None:
-        return SeededResources(queue, dead_letter, None, key_ids)
-    secret = server.client("secretsmanager", region).create_secret(
-        Name=f"rds!db-{secrets.token_hex(8)}",
-        Description="Master user of the local database (shaped like the RDS-managed secret)",
-        KmsKeyId=key_ids[Category.DATABASE.value],
-        SecretString=json.dumps({"username": database.master_user, "password": database.master_password}),
-    )
-    return SeededResources(queue, dead_letter, secret["ARN"], key_ids)
+        parameters[parameter.name] = value
+    queues, references = _seed_queues(server.client("sqs", region), blueprint, key_ids)
+    s3 = server.client("s3", region)
+    for bucket in blueprint.buckets:
+        s3.create_bucket(Bucket=bucket) if region == "us-east-1" else s3.create_bucket(
+            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region}
+        )
+    secret_arns: dict[str, str] = {}
+    master: str | None = None
+    if database is not None and blueprint.database is not None:
+        manager = server.client("secretsmanager", region)
+        for name in blueprint.secrets:
+            arn = manager.create_secret(
+                Name=name,
+                Description="Master user of the local database (shaped like the program's master secret)",
+                SecretString=json.dumps(
+                    {
+                        "engine": "postgres",
+                        "host": database.host,
+                        "port": database.port,
+                        "dbname": database.name,
+                        "username": database.master_user,
+                        "password": database.master_password,
+                    }
+                ),
+            )["ARN"]
+            secret_arns[name] = arn
+            if name in blueprint.secret_arns:
+                references[blueprint.secret_arns[name]] = arn
+        master = next(iter(secret_arns.values()), None)
+    redrives = {queue.name: queue.redrive.dead_letter_queue for queue in blueprint.queues if queue.redrive}
+    return SeededResources(queues, master, key_ids, secret_arns, parameters, references, redrives)
+
+
+def _seed_queues(sqs: Any, blueprint: Blueprint, key_ids: Mapping[str, str]) -> tuple[dict[str, Queue], dict[str, str]]:
+    """Every queue, dead-letter queues first so a redrive policy can name its target's local ARN."""
+    queues: dict[str, Queue] = {}
+    references: dict[str, str] = {}
+    ordered = sorted(blueprint.queues, key=lambda queue: queue.redrive is not None)
+    for queue in ordered:
+        queues[queue.name] = _queue(sqs, queue.name, queue_attributes(queue, queues, key_ids))
+        references |= {queue.url: queues[queue.name].url, queue.arn: queues[queue.name].arn}
+    references.pop("", None)
+    return queues, references
+
+
+def queue_attributes(queue: QueueBlueprint, created: Mapping[str, Queue], key_ids: Mapping[str, str]) -> dict[str, str]:
+    """CreateQueue attributes for ``queue``:
+    https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html"""
+    attributes = {
+        "VisibilityTimeout": str(queue.visibility_timeout_s),
+        "MessageRetentionPeriod": str(queue.message_retention_s),
+        "DelaySeconds": str(queue.delay_s),
+        "ReceiveMessageWaitTimeSeconds": str(queue.receive_wait_s),
+        "MaximumMessageSize": str(queue.max_message_bytes),
+    }
+    if queue.fifo:
+        attributes["FifoQueue"] = "true"
+    if queue.kms_key is not None:
+        attributes["KmsMasterKeyId"] = key_ids[queue.kms_key]
+    if queue.redrive is not None:
+        target = created[queue.redrive.dead_letter_queue]
+        attributes["RedrivePolicy"] = json.dumps(
+            {"deadLetterTargetArn": target.arn, "maxReceiveCount": queue.redrive.max_receive_count}
+        )
+    return attributes
 
 
 def _queue(sqs: Any, name: str, attributes: Mapping[str, str]) -> Queue:

@@ -1,12 +1,32 @@
 """Lambda's SQS event source mapping, as a polling loop against the (moto) queue.
 
-Like the Lambda service it receives messages (up to 10 per call) until the batch is full or the
-batching window has passed, invokes the function with the ``{"Records": [...]}`` event, and with
-``ReportBatchItemFailures`` deletes only the records the function did not list in
-``batchItemFailures``. A function error, or a response naming an id that is not in the batch,
-fails the whole batch. Failed records are left alone: they come back after the visibility timeout
-and, after ``maxReceiveCount`` receives, the queue's redrive policy moves them to the DLQ. The DLQ
-has no mapping (a mapping deletes what it delivers): the analyzer peeks at it on a schedule.
+What it does, as "Using Lambda with Amazon SQS" (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html),
+its parameters (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-parameters.html) and its
+error handling (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html) say:
+
+- Batching: messages are received (up to 10 per ReceiveMessage) until the batch has ``BatchSize``
+  records, the ``MaximumBatchingWindowInSeconds`` window has passed, or the payload would pass the
+  6 MB synchronous invocation limit ("up to the payload limit for synchronous invocation (6 MB)",
+  https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html#lambda-CreateEventSourceMapping-request-BatchSize).
+  A message that would carry the event over 6 MB is not added: it starts the next batch.
+- Outcome (:func:`failed_ids`): without ``ReportBatchItemFailures`` in ``FunctionResponseTypes`` a
+  function error fails the whole batch and any successful response deletes it all (the function's
+  ``batchItemFailures`` are ignored). With it, the response is read: an empty or null response or
+  ``batchItemFailures`` list is a complete success; "an invalid JSON response", an empty-string or
+  null ``itemIdentifier``, an ``itemIdentifier`` with a bad key name, or one naming a message that is
+  not in the batch is a complete batch failure; a response of another shape (not an object, a
+  ``batchItemFailures`` that is not a list) fails the batch too.
+- Failed records are left alone: they come back after the visibility timeout and, after
+  ``maxReceiveCount`` receives, the queue's redrive policy moves them to the DLQ. The DLQ has no
+  mapping (a mapping deletes what it delivers): the analyzer peeks at it on a schedule.
+- Backoff: when a batch fails, "Lambda gradually backs off, reducing the amount of concurrency
+  allocated to your Amazon SQS event source mapping", but "when ReportBatchItemFailures is
+  activated, Lambda doesn't scale down message polling when function invocations fail". Lambda
+  publishes no schedule; here each consecutive failed batch halves the concurrency the mapping
+  uses (never below 1) and delays the next poll exponentially, ``backoff_initial_s`` doubling up to
+  ``backoff_max_s``; a successful batch ends the backoff.
+- Concurrency: never more than ``max_concurrency`` batches in flight (``ScalingConfig`` maximum
+  concurrency, https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html).
 """
 
 from __future__ import annotations
@@ -19,12 +39,17 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
-from local.runtime import FunctionPool, InvocationResult
+if TYPE_CHECKING:
+    from local.runtime import FunctionPool, InvocationResult
 
 LOG = logging.getLogger(__name__)
-RECEIVE_MAX = 10  # SQS's limit per ReceiveMessage
+RECEIVE_MAX: Final = 10  # SQS's limit per ReceiveMessage
+PAYLOAD_LIMIT_BYTES: Final = 6 * 1024 * 1024  # the synchronous invocation payload limit (local.runtime's)
+REPORT_BATCH_ITEM_FAILURES: Final = "ReportBatchItemFailures"
+_EMPTY_EVENT_BYTES: Final = len(json.dumps({"Records": []}))
+_SEPARATOR_BYTES: Final = len(", ")
 
 
 @dataclass(frozen=True)
@@ -38,6 +63,15 @@ class MappingSpec:
     max_concurrency: int
     region: str
     poll_wait_s: int = 1  # short long-polls so the loop stops promptly
+    # The program's setting for the worker; Lambda's own default, when a mapping declares none, is ().
+    function_response_types: tuple[str, ...] = (REPORT_BATCH_ITEM_FAILURES,)
+    max_batch_bytes: int = PAYLOAD_LIMIT_BYTES  # the event's size cap: Lambda's 6 MB invocation payload
+    backoff_initial_s: float = 1.0  # the delay after the first failed batch (without partial responses)
+    backoff_max_s: float = 30.0  # the cap of the doubling delay
+
+    @property
+    def reports_batch_item_failures(self) -> bool:
+        return REPORT_BATCH_ITEM_FAILURES in self.function_response_types
 
 
 def to_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
@@ -73,25 +107,43 @@ def _b64(value: bytes | None) -> str | None:
     return base64.b64encode(value).decode() if value is not None else None
 
 
-def failed_ids(result: InvocationResult, batch_ids: Sequence[str]) -> set[str]:
+def record_bytes(record: dict[str, Any]) -> int:
+    """What one record adds to the ``{"Records": [...]}`` event as the pool serialises it (ASCII JSON)."""
+    return len(json.dumps(record))
+
+
+def event_bytes(record_sizes: Sequence[int]) -> int:
+    """The size of the event holding records of these sizes, separators included."""
+    return _EMPTY_EVENT_BYTES + sum(record_sizes) + _SEPARATOR_BYTES * max(0, len(record_sizes) - 1)
+
+
+def failed_ids(result: InvocationResult, batch_ids: Sequence[str], *, report_batch_item_failures: bool) -> set[str]:
     """The message ids to leave on the queue after an invocation, as Lambda decides them."""
     everything = set(batch_ids)
     if result.function_error is not None:
         return everything
+    if not report_batch_item_failures:
+        return set()  # the response is not read: a successful invocation deletes the whole batch
+    if not result.payload.strip():
+        return set()  # an empty response
     try:
-        response = json.loads(result.payload) if result.payload else None
+        response = json.loads(result.payload)
     except ValueError:
-        return set()  # not a partial batch response: the invocation succeeded
-    if not isinstance(response, dict) or response.get("batchItemFailures") is None:
-        return set()
-    failures = response["batchItemFailures"]
+        return everything  # "an invalid JSON response"
+    if response is None:
+        return set()  # a null response
+    if not isinstance(response, dict):
+        return everything
+    failures = response.get("batchItemFailures")
+    if failures is None:
+        return set()  # an empty response, or a null batchItemFailures list
     if not isinstance(failures, list):
         return everything
     failed: set[str] = set()
     for item in failures:
         identifier = item.get("itemIdentifier") if isinstance(item, dict) else None
         if not isinstance(identifier, str) or identifier not in everything:
-            return everything  # an invalid identifier fails the whole batch
+            return everything  # empty, null, a bad key name, or not a message of this batch
         failed.add(identifier)
     return failed
 
@@ -104,6 +156,10 @@ class MappingStats:
     deleted: int = 0
     failed: int = 0
     batch_sizes: list[int] = field(default_factory=list)
+    batch_bytes: list[int] = field(default_factory=list)
+    failed_batches: int = 0
+    backoff_delays: list[float] = field(default_factory=list)
+    max_in_flight: int = 0
 
 
 class EventSourceMapping:
@@ -115,9 +171,24 @@ class EventSourceMapping:
         self.stats = MappingStats()
         self._sqs = sqs  # a boto3 SQS client; its calls run in threads
         self._stopping = asyncio.Event()
-        self._slots = asyncio.Semaphore(spec.max_concurrency)
+        self._capacity = asyncio.Condition()
+        self._in_flight = 0
+        self._consecutive_failures = 0
+        self._carried: list[dict[str, Any]] = []  # received, but over the last batch's size cap
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
+
+    @property
+    def allowed_concurrency(self) -> int:
+        """``max_concurrency``, halved for each consecutive failed batch while backing off (at least 1)."""
+        return max(1, self.spec.max_concurrency >> self._consecutive_failures)
+
+    def backoff_delay(self) -> float:
+        """The wait before the next poll: 0, or the initial delay doubled per further failure, capped."""
+        if self._consecutive_failures == 0:
+            return 0.0
+        delay = self.spec.backoff_initial_s * 2 ** (self._consecutive_failures - 1)
+        return float(min(self.spec.backoff_max_s, delay))
 
     def start(self) -> None:
         self._loop_task = asyncio.create_task(self._poll())
@@ -132,34 +203,66 @@ class EventSourceMapping:
 
     async def _poll(self) -> None:
         while not self._stopping.is_set():
-            await self._slots.acquire()
+            delay = self.backoff_delay()
+            if delay and await self._stopped_within(delay):
+                return
+            await self._take_slot()
             try:
                 batch = await self._collect()
             except Exception:
                 LOG.exception("receiving from %s failed", self.spec.queue_url)
-                self._slots.release()
-                await asyncio.sleep(1)
+                await self._release_slot()
+                if await self._stopped_within(1.0):
+                    return
                 continue
             if not batch:
-                self._slots.release()
+                await self._release_slot()
                 continue
             task = asyncio.create_task(self._process(batch))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
+    async def _stopped_within(self, seconds: float) -> bool:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        return self._stopping.is_set()
+
+    async def _take_slot(self) -> None:
+        async with self._capacity:
+            await self._capacity.wait_for(lambda: self._in_flight < self.allowed_concurrency)
+            self._in_flight += 1
+            self.stats.max_in_flight = max(self.stats.max_in_flight, self._in_flight)
+
+    async def _release_slot(self) -> None:
+        async with self._capacity:
+            self._in_flight -= 1
+            self._capacity.notify_all()
+
     async def _collect(self) -> list[dict[str, Any]]:
+        """One batch: carried-over messages first, then receives until size, window or 6 MB ends it."""
         spec = self.spec
-        batch = await self._receive(min(RECEIVE_MAX, spec.batch_size), spec.poll_wait_s)
+        batch: list[dict[str, Any]] = []
+        sizes: list[int] = []
+        waiting, self._carried = self._carried, []
+        if not waiting:
+            waiting = await self._receive(min(RECEIVE_MAX, spec.batch_size), spec.poll_wait_s)
         window_ends = time.monotonic() + spec.batching_window_s
-        while batch and len(batch) < spec.batch_size and not self._stopping.is_set():
+        while True:
+            for position, message in enumerate(waiting):
+                size = record_bytes(to_record(message, spec.queue_arn, spec.region))
+                if len(batch) >= spec.batch_size or (batch and event_bytes([*sizes, size]) > spec.max_batch_bytes):
+                    self._carried = waiting[position:]  # the batch is full: these start the next one
+                    return batch
+                batch.append(message)
+                sizes.append(size)
+            if not batch or len(batch) >= spec.batch_size or self._stopping.is_set():
+                return batch
             remaining = window_ends - time.monotonic()
             if remaining <= 0:
-                break
-            more = await self._receive(min(RECEIVE_MAX, spec.batch_size - len(batch)), min(1, int(remaining)))
-            batch += more
-            if not more and remaining < 1:
+                return batch
+            waiting = await self._receive(min(RECEIVE_MAX, spec.batch_size - len(batch)), min(1, int(remaining)))
+            if not waiting and remaining < 1:
                 await asyncio.sleep(remaining)
-        return batch
 
     async def _receive(self, count: int, wait_s: int) -> list[dict[str, Any]]:
         response = await asyncio.to_thread(
@@ -174,26 +277,42 @@ class EventSourceMapping:
         return messages
 
     async def _process(self, batch: list[dict[str, Any]]) -> None:
+        spec = self.spec
         try:
-            event = {"Records": [to_record(message, self.spec.queue_arn, self.spec.region) for message in batch]}
+            records = [to_record(message, spec.queue_arn, spec.region) for message in batch]
+            event = json.dumps({"Records": records}).encode()
             result = await self.pool.invoke(event, wait=True)
-            failed = failed_ids(result, [message["MessageId"] for message in batch])
+            ids = [message["MessageId"] for message in batch]
+            failed = failed_ids(result, ids, report_batch_item_failures=spec.reports_batch_item_failures)
             done = [message for message in batch if message["MessageId"] not in failed]
-            for start in range(0, len(done), RECEIVE_MAX):
-                chunk = done[start : start + RECEIVE_MAX]
-                await asyncio.to_thread(
-                    self._sqs.delete_message_batch,
-                    QueueUrl=self.spec.queue_url,
-                    Entries=[
-                        {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
-                        for index, message in enumerate(chunk)
-                    ],
-                )
+            await self._delete(done)
             self.stats.invocations += 1
             self.stats.batch_sizes.append(len(batch))
+            self.stats.batch_bytes.append(len(event))
             self.stats.deleted += len(done)
             self.stats.failed += len(failed)
+            self._record_outcome(complete_failure=bool(failed) and len(failed) == len(batch))
         except Exception:
-            LOG.exception("processing a batch from %s failed", self.spec.queue_url)
+            LOG.exception("processing a batch from %s failed", spec.queue_url)
         finally:
-            self._slots.release()
+            await self._release_slot()
+
+    def _record_outcome(self, *, complete_failure: bool) -> None:
+        if complete_failure:
+            self.stats.failed_batches += 1
+        if complete_failure and not self.spec.reports_batch_item_failures:
+            self._consecutive_failures += 1
+            self.stats.backoff_delays.append(self.backoff_delay())
+        elif not complete_failure:
+            self._consecutive_failures = 0
+
+    async def _delete(self, messages: list[dict[str, Any]]) -> None:
+        for start in range(0, len(messages), RECEIVE_MAX):
+            chunk = messages[start : start + RECEIVE_MAX]
+            await asyncio.to_thread(
+                self._sqs.delete_message_batch,
+                QueueUrl=self.spec.queue_url,
+                Entries=[
+                    {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]} for index, message in enumerate(chunk)
+                ],
+            )

@@ -1,8 +1,9 @@
 """EventBridge's schedule rule: invokes a function with a "Scheduled Event" at a fixed rate.
 
-The program's rule for the DLQ analyzer (``rate(5 minutes)``, targeting the function's alias) runs
-here as a loop. :meth:`Schedule.run_now` starts one run at once and returns its result, so a test
-awaits a run instead of sleeping. Runs never overlap: a tick that comes during a run waits for it.
+Each of the program's schedule rules (:class:`local.blueprint.ScheduleBlueprint`, e.g. the DLQ
+analyzer's ``rate(5 minutes)`` targeting the function's alias) runs here as a loop.
+:meth:`Schedule.run_now` starts one run at once and returns its result, so a test awaits a run
+instead of sleeping. Runs never overlap: a tick that comes during a run waits for it.
 Like EventBridge's asynchronous invocation, a failed run is logged and the schedule goes on.
 """
 
@@ -11,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
-from local.functions import ACCOUNT_ID
-from local.runtime import FunctionPool, InvocationResult
+from local.blueprint import ScheduleBlueprint
+from local.runtime import ACCOUNT_ID, FunctionPool, InvocationResult
 
 LOG = logging.getLogger(__name__)
 
@@ -29,6 +31,41 @@ class ScheduleSpec:
     rule_name: str
     interval_s: float
     region: str
+
+
+RATE_UNITS_S: Final = {"minute": 60, "minutes": 60, "hour": 3_600, "hours": 3_600, "day": 86_400, "days": 86_400}
+_RATE = re.compile(r"rate\((\d+) (\w+)\)")
+
+
+class ScheduleExpressionError(ValueError):
+    """A schedule expression the local scheduler cannot run; the message names it."""
+
+
+def interval_of(expression: str) -> float:
+    """Seconds between runs of an EventBridge ``rate(value unit)`` expression.
+
+    The value is a positive whole number and the unit minute(s), hour(s) or day(s), singular for 1:
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html#eb-rate-expressions
+    Cron expressions are not run locally: the error says so rather than guessing a rate.
+    """
+    found = _RATE.fullmatch(expression.strip())
+    if found is None:
+        raise ScheduleExpressionError(
+            f"schedule expression {expression!r} is not a rate(value unit) expression; "
+            "the local scheduler runs rates only"
+        )
+    value, unit = int(found.group(1)), found.group(2)
+    if value < 1 or unit not in RATE_UNITS_S or (value == 1) != (not unit.endswith("s")):
+        raise ScheduleExpressionError(
+            f"schedule expression {expression!r}: EventBridge takes a positive value with minute(s), hour(s) or "
+            "day(s), singular exactly when the value is 1"
+        )
+    return float(value * RATE_UNITS_S[unit])
+
+
+def schedule_spec(schedule: ScheduleBlueprint, region: str) -> ScheduleSpec:
+    """The loop's spec for one of the program's schedule rules."""
+    return ScheduleSpec(schedule.rule_name, interval_of(schedule.schedule_expression), region)
 
 
 def scheduled_event(spec: ScheduleSpec, now: datetime | None = None) -> dict[str, Any]:

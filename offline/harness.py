@@ -110,7 +110,12 @@ def run_program(
     mocks = AwsMocks(region=region, unknown_computed=unknown_computed, stack_outputs=stack_outputs)
     monitor = RecordingMonitor(mocks, on_register)
     warnings: list[str] = []
-    with _program_process_state(project, stack_config), _captured_engine_logs(warnings), _collector_paused():
+    with (
+        _program_process_state(project, stack_config),
+        _captured_engine_logs(warnings),
+        _collector_paused(),
+        _thread_event_loop(),
+    ):
         pulumi.runtime.set_mocks(mocks, project=project.name, stack=stack, preview=preview, monitor=monitor)
         pulumi_settings.ROOT.set(None)  # run_in_stack registers the root stack, as the CLI does
         pulumi_settings.SETTINGS.rpc_manager.clear()
@@ -207,6 +212,30 @@ def _deadline(seconds: float | None) -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def _thread_event_loop() -> Iterator[None]:
+    """An event loop for the calling thread while the program runs, when it has no usable one.
+
+    The SDK drives the program on the thread's current event loop. A worker thread has none, and
+    ``asyncio.run`` earlier on the same thread leaves it with none; the run then gets a loop of its
+    own, closed afterwards.
+    """
+    try:
+        current = asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        current = None
+    if current is not None and not current.is_closed():
+        yield
+        return
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        yield
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+@contextlib.contextmanager
 def _collector_paused() -> Iterator[None]:
     """No cyclic garbage collection while the program runs; it resumes afterwards.
 
@@ -262,8 +291,10 @@ _HARNESS_DIR = Path(__file__).resolve().parent
 
 
 def _forget_project_modules(directory: Path) -> None:
+    """Drop the project's modules, but never ``__main__`` (the caller's, e.g. ``python -m local``)."""
     for name in [name for name, module in list(sys.modules.items()) if _is_project_module(module, directory)]:
-        del sys.modules[name]
+        if name != "__main__":
+            del sys.modules[name]
 
 
 def _inside(entry: str, directory: Path) -> bool:

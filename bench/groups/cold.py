@@ -32,8 +32,7 @@ from bench.events import api_event
 from bench.groups import COLD_START, Context
 from bench.harness import Figure, Summary, bounded, latency_figure, progress
 from bench.processes import PROJECT_ROOT, run_timed
-from local.functions import FunctionSpec
-from local.runtime import FunctionPool
+from local.runtime import FunctionPool, FunctionSpec
 from offline.package import REQUIREMENTS, RUNTIME_PROVIDED
 
 GROUP = "cold"

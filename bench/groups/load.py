@@ -1,8 +1,8 @@
 """The local stack under concurrent load, with 1, 2 and 4 execution environments for the API.
 
 The number of environments is the API function's reserved concurrency, set through
-``StackOptions.overrides`` (``reservedConcurrency``), which ``local.functions.size_of`` turns into
-the pool's limit, as the program turns it into Lambda's. Closed loops of clients (each sends its
+``StackOptions.overrides`` (``reservedConcurrency``), which the program turns into Lambda's limit and
+the local stack, reading the program (``local.materialize``), into the pool's. Closed loops of clients (each sends its
 next request when the last is answered) ask ``GET /orders/{id}`` from a separate process over
 loopback, in phases on the same warm environments:
 

@@ -147,6 +147,7 @@ class ApiGatewaySettings:
     quota_per_day: int
     custom_domain_name: str
     custom_domain_zone_id: str
+    api_key_count: int = 2  # callers with a key of their own (one ApiKey + UsagePlanKey each)
 
 
 @dataclass(frozen=True)
@@ -557,6 +558,9 @@ def _gateway(read: ConfigReader) -> ApiGatewaySettings:
         quota_per_day=read.integer("apiQuotaPerDay", 1, 1_000_000_000),
         custom_domain_name=domain,
         custom_domain_zone_id=zone if domain else "",
+        # API Gateway allows 10,000 API keys per account and region ("Amazon API Gateway quotas",
+        # https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html).
+        api_key_count=read.integer("apiKeyCount", 1, 10_000),
     )
 
 

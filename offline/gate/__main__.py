@@ -116,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     except (PackError, ProgramRunError) as error:
         _error(str(error))
         return 2
+    global _TIMED_OUT
+    _TIMED_OUT = False  # this run's: main() may run more than once in a process (the test suites)
     reports = Reports(options.json, options.sarif, options.project, options.docs_url or docs_url(os.environ))
     started = time.perf_counter()
     worst = 0

@@ -8,11 +8,15 @@ import httpx
 import pytest
 
 from local.stack import StackOptions
+from tests.e2e.stack.iam_report import IamReport
 from tests.e2e.target import StackThread, Target, database_step
+
+IAM_REPORT = IamReport()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "outage: takes the database away; runs after every other test")
+    config.pluginmanager.register(IAM_REPORT, "iam-report")  # unused grants and denied calls, after the results
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -32,6 +36,8 @@ def target(tmp_path_factory: pytest.TempPathFactory):
     database = database_step()
     runner = StackThread(StackOptions(port=0, database=database, state_dir=tmp_path_factory.mktemp("local-stack")))
     stack = runner.start()
+    if stack.iam is not None:
+        IAM_REPORT.watch(stack.iam)
     try:
         yield Target(stack.url, stack.api_key, has_database=database is not None, stack=stack)
     finally:

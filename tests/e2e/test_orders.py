@@ -5,6 +5,7 @@ Every test works on customers of its own, so tests do not depend on each other o
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import datetime
 
@@ -18,8 +19,9 @@ ASYNC_WAIT_S = 30
 BATCH_LIMIT = 500  # apiMaxBatchOrders, the largest batch the stacks accept
 
 
-def orders_of(api, customer_id: str) -> list[dict]:
-    response = api.get("/orders", params={"customer_id": customer_id})
+def orders_of(api, customer_id: str, limit: int | None = None) -> list[dict]:
+    params = {"customer_id": customer_id, **({"limit": limit} if limit is not None else {})}
+    response = api.get("/orders", params=params)
     assert response.status_code == 200, response.text
     return response.json()["orders"]
 
@@ -160,8 +162,11 @@ def test_an_async_order_is_accepted_then_created_by_the_worker(api):
     assert accepted["status"] == "accepted"
     uuid.UUID(accepted["event_id"])
 
+    # GET /orders is served from the stage cache for its TTL, keyed by customer, limit and cursor: each
+    # poll asks with another limit, so it reaches the function instead of the first (empty) answer.
+    limits = itertools.count(1)  # fewer polls than apiMaxPageSize (200) fit in ASYNC_WAIT_S
     (created,) = eventually(
-        lambda: orders_of(api, order["customer_id"]),
+        lambda: orders_of(api, order["customer_id"], limit=next(limits)),
         timeout_s=ASYNC_WAIT_S,
         what=f"the order of event {accepted['event_id']}",
     )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
-from offline.harness import run_program
+import pytest
+
+from offline.harness import ProgramError, run_program
 from tests.unit.support import PROJECT_ROOT, resource_by_id
 
 METHOD = "aws:apigateway/method:Method"
@@ -143,12 +145,37 @@ def test_get_routes_are_cached_encrypted_and_keyed_by_their_parameters(stack_run
     assert "method.request.querystring.cursor" in integrations[("orders", "GET")].inputs["cacheKeyParameters"]
 
 
+API_KEY = "aws:apigateway/apiKey:ApiKey"
+USAGE_PLAN_KEY = "aws:apigateway/usagePlanKey:UsagePlanKey"
+
+
 def test_api_key_holders_are_on_a_usage_plan(stack_run):
     (plan,) = stack_run.of_type("aws:apigateway/usagePlan:UsagePlan")
-    (key,) = stack_run.of_type("aws:apigateway/apiKey:ApiKey")
-    (link,) = stack_run.of_type("aws:apigateway/usagePlanKey:UsagePlanKey")
-    assert (link.inputs["keyId"], link.inputs["usagePlanId"]) == (key.id, plan.id)
+    keys = stack_run.of_type(API_KEY)
+    links = {(link.inputs["keyId"], link.inputs["usagePlanId"]) for link in stack_run.of_type(USAGE_PLAN_KEY)}
+    assert links == {(key.id, plan.id) for key in keys}
     assert plan.inputs["quotaSettings"]["period"] == "DAY"
+
+
+def test_given_the_default_configuration_then_two_callers_each_have_a_key(stack_run):
+    assert len(stack_run.of_type(API_KEY)) == 2  # apiKeyCount's default in Pulumi.yaml
+    assert len(stack_run.of_type(USAGE_PLAN_KEY)) == 2
+
+
+def test_given_api_key_count_3_then_three_keys_and_the_first_keeps_the_name_existing_stacks_have(archive_overrides):
+    run = run_program(PROJECT_ROOT, "dev", config_overrides={**archive_overrides, "serverless-infra:apiKeyCount": "3"})
+    keys = run.of_type(API_KEY)
+    assert len(keys) == len(run.of_type(USAGE_PLAN_KEY)) == 3
+    assert keys[0].name == keys[0].inputs["name"] == "serverless-infra-dev-api-key"  # not replaced on upgrade
+    assert len({key.name for key in keys}) == 3
+    (first,) = [output for name, output in run.outputs.items() if name == "apiKeyId"]
+    assert first == keys[0].id  # apiKey/apiKeyId stay the first key's
+
+
+def test_given_api_key_count_0_then_the_program_refuses_naming_the_key(archive_overrides):
+    with pytest.raises(ProgramError) as failure:
+        run_program(PROJECT_ROOT, "dev", config_overrides={**archive_overrides, "serverless-infra:apiKeyCount": "0"})
+    assert str(failure.value.__cause__).startswith("serverless-infra:apiKeyCount: must be between 1 and")
 
 
 def test_the_api_key_value_is_exported_only_as_a_secret(stack_run):

@@ -95,7 +95,7 @@ class ApiArgs:
 
 
 class Api(pulumi.ComponentResource):
-    """REST API, stage, usage plan and key, access logs, optional custom domain."""
+    """REST API, stage, usage plan and its keys (apiKeyCount), access logs, optional custom domain."""
 
     def __init__(self, name: str, args: ApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("serverless-infra:index:Api", name, None, opts)
@@ -270,16 +270,27 @@ class Api(pulumi.ComponentResource):
             quota_settings=aws.apigateway.UsagePlanQuotaSettingsArgs(limit=settings.quota_per_day, period="DAY"),
             opts=child,
         )
-        self.api_key = aws.apigateway.ApiKey(
-            namer.name("api-key"),
-            name=namer.name("api-key"),
-            description="Key for the orders API",
-            enabled=True,
-            opts=child,
-        )
-        aws.apigateway.UsagePlanKey(
-            namer.name("usage-plan-key"), key_id=self.api_key.id, key_type="API_KEY", usage_plan_id=plan.id, opts=child
-        )
+        # One key per caller, so each can be rotated or revoked alone. The first keeps the name (and the
+        # resource name) stacks created before apiKeyCount had, so they do not replace it.
+        self.api_keys: list[aws.apigateway.ApiKey] = []
+        for index in range(settings.api_key_count):
+            suffix = None if index == 0 else str(index + 1)
+            key = aws.apigateway.ApiKey(
+                namer.name("api-key", suffix),
+                name=namer.name("api-key", suffix),
+                description="Key for the orders API" if index == 0 else f"Key {index + 1} for the orders API",
+                enabled=True,
+                opts=child,
+            )
+            aws.apigateway.UsagePlanKey(
+                namer.name("usage-plan-key", suffix),
+                key_id=key.id,
+                key_type="API_KEY",
+                usage_plan_id=plan.id,
+                opts=child,
+            )
+            self.api_keys.append(key)
+        self.api_key = self.api_keys[0]
 
     def _account_settings(self, args: ApiArgs) -> list[pulumi.Resource]:
         namer, account = args.namer, args.account

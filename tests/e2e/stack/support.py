@@ -1,14 +1,48 @@
-"""Helpers for the local stack's own tests: tiny handlers' location and process accounting."""
+"""Helpers for the local stack's own tests: tiny handlers' location, the program's blueprint, process accounting."""
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
+from collections.abc import Sequence
 from pathlib import Path
 
-from local.functions import FunctionSpec
+from local import routing
+from local.blueprint import Blueprint, MethodBlueprint
+from local.materialize import materialize
+from local.runtime import FunctionSpec
+from local.stack import PROJECT_ROOT
 
 HANDLERS = Path(__file__).parent / "handlers"
+# The shortest redrive the program accepts: a 1 s worker timeout allows a 6 s visibility timeout.
+FAST_REDRIVE = {
+    "workerTimeoutS": "1",
+    "queueVisibilityTimeoutS": "6",
+    "queueMaxReceiveCount": "2",
+    "workerBatchSize": "4",
+}
+
+
+@functools.cache
+def dev_blueprint() -> Blueprint:
+    """The dev stack as the program declares it (materialized once per test process)."""
+    return materialize(PROJECT_ROOT, "dev")
+
+
+@functools.cache
+def fast_redrive_blueprint() -> Blueprint:
+    """The dev stack with FAST_REDRIVE: a failed message reaches the dead-letter queue in seconds."""
+    return materialize(PROJECT_ROOT, "dev", FAST_REDRIVE)
+
+
+def dev_methods() -> Sequence[MethodBlueprint]:
+    return dev_blueprint().api.methods
+
+
+def match(path: str, http_method: str) -> routing.Match | None:
+    """The dev stack's method a request reaches (``local.routing.match`` over the program's methods)."""
+    return routing.match(path, http_method, dev_methods())
 
 
 def spec(handler: str = "probe.handler", **changes) -> FunctionSpec:

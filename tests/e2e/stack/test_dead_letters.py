@@ -18,7 +18,10 @@ from local.stack import LocalStack, StackOptions
 from tests.e2e.stack.support import move_messages
 
 FAST_REDRIVE = {
-    "queueVisibilityTimeoutS": 1,
+    # The program keeps the visibility timeout at 6 x the worker's timeout or more (AWS's advice for
+    # event source mappings), so a fast redelivery needs a short worker timeout too.
+    "workerTimeoutS": 1,
+    "queueVisibilityTimeoutS": 6,
     "queueMaxReceiveCount": 2,
     "workerBatchSize": 10,
     "workerBatchingWindowS": 0,

@@ -9,17 +9,13 @@ import time
 from aws_lambda_powertools.utilities.parser.models import SqsModel
 
 from contract.parameters import PARAMETERS
-from local import settings as settings_module
 from local.aws import MotoServer, seed
 from local.database import DatabaseEndpoint
 from local.event_source import EventSourceMapping, MappingSpec
 from local.runtime import FunctionPool
-from local.stack import PROJECT_ROOT
-from tests.e2e.stack.support import spec
+from tests.e2e.stack.support import fast_redrive_blueprint, spec
 
-SETTINGS = settings_module.load(
-    PROJECT_ROOT, "dev", {"queueVisibilityTimeoutS": 3, "queueMaxReceiveCount": 2, "workerBatchSize": 4}
-)
+SETTINGS = fast_redrive_blueprint()
 DATABASE = DatabaseEndpoint("127.0.0.1", 5432, "orders", "orders_admin", "secret-of-the-test")
 
 
@@ -44,9 +40,9 @@ def test_the_seed_creates_the_hierarchy_encrypted_per_category_and_the_redrive_p
     resources, described, values, attributes, secret = asyncio.run(main())
     assert {p["Name"] for p in described} == {s.path("myapp", "dev") for s in PARAMETERS}
     assert {p["Type"] for p in described} == {"SecureString"}
+    declared = {parameter.name: parameter for parameter in SETTINGS.parameters}
     for parameter in described:
-        category = parameter["Name"].split("/")[3]
-        assert parameter["KeyId"] == resources.key_ids[category]
+        assert parameter["KeyId"] == resources.key_ids[declared[parameter["Name"]].kms_key]
     by_name = {p["Name"].rsplit("/", 1)[1]: p["Value"] for p in values}
     assert by_name["writer_host"] == "127.0.0.1"
     assert by_name["writer_user"] == "orders_writer"
@@ -54,7 +50,8 @@ def test_the_seed_creates_the_hierarchy_encrypted_per_category_and_the_redrive_p
         "deadLetterTargetArn": resources.dead_letter_queue.arn,
         "maxReceiveCount": 2,
     }
-    assert json.loads(secret["SecretString"]) == {"username": "orders_admin", "password": "secret-of-the-test"}
+    master = json.loads(secret["SecretString"])
+    assert (master["username"], master["password"]) == ("orders_admin", "secret-of-the-test")
 
 
 def _read_log(path):

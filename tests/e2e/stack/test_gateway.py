@@ -12,9 +12,8 @@ from aiohttp import web
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventModel
 
 from local.gateway import ApiGateway, IncomingRequest, build_event
-from local.routes import match
 from local.runtime import FunctionPool
-from tests.e2e.stack.support import spec
+from tests.e2e.stack.support import dev_methods, match, spec
 
 KEY = "k" * 40
 
@@ -33,7 +32,7 @@ def _exchange(calls, *, integration_timeout_s: float = 29.0, concurrency: int = 
 
     async def main():
         pool = FunctionPool(spec("probe.api", concurrency=concurrency, timeout_s=10.0))
-        gateway = ApiGateway(pool.invoke, KEY, integration_timeout_s=integration_timeout_s)
+        gateway = ApiGateway(pool.invoke, KEY, integration_timeout_s=integration_timeout_s, methods=dev_methods())
         runner, base = await _serve(gateway)
         try:
             async with httpx.AsyncClient(base_url=f"{base}/v1", timeout=30) as client:

@@ -15,8 +15,8 @@ import psycopg2
 import pytest
 from orders.handlers import api, migrator, worker
 
-from local import settings as local_settings
 from local.context import LambdaContext
+from local.materialize import materialize
 from tests.integration.function.conftest import APP_PASSWORD, ENVIRONMENT, PREFIX, REGION, api_event, sqs_event
 from tests.unit.support import PROJECT_ROOT
 
@@ -184,7 +184,7 @@ def test_a_batch_of_500_with_poison_reports_exactly_the_poison_and_inserts_the_r
     for poison in (0, 250, 499):
         bodies[poison] = "poison"
     event = sqs_event(bodies)
-    timeout_s = local_settings.load(PROJECT_ROOT, "dev").worker_timeout_s
+    timeout_s = materialize(PROJECT_ROOT, "dev").function("worker").timeout_s
     started = time.monotonic()
     response = worker.handler(event, LambdaContext(remaining_ms=timeout_s * 1000))
     assert time.monotonic() - started < timeout_s

@@ -190,8 +190,8 @@ def test_given_several_stacks_when_one_fails_then_the_run_fails_and_each_stack_h
     reports = tmp_path / "report-{stack}.json"
     common = ["--project", str(project), "--in-process", "--pack-python", "current", "--json", str(reports)]
     code = gate_main([*common, "--stack", "a", "--stack", "b"])
-    capsys.readouterr()
-    assert code == 1
+    captured = capsys.readouterr()
+    assert code == 1, captured.out[-3000:] + captured.err[-3000:]
     passed = {stack: json.loads((tmp_path / f"report-{stack}.json").read_text())["summary"]["passed"] for stack in "ab"}
     assert passed == {"a": True, "b": False}
 
@@ -230,3 +230,24 @@ def test_a_malformed_stack_outputs_file_is_one_line_and_exit_2(gate, tmp_path, t
     run = gate(*features, "--stack-outputs", str(outputs))
     assert run.code == 2
     assert str(outputs) in _error_line(run)
+
+
+def test_given_an_earlier_run_timed_out_in_this_process_when_several_stacks_are_gated_then_each_runs(tmp_path, capsys):
+    from offline.gate.__main__ import main as gate_main
+
+    hang = tmp_path / "hang"
+    hang.mkdir()
+    (hang / "Pulumi.yaml").write_text("name: hang\nruntime: python\n")
+    (hang / "Pulumi.dev.yaml").write_text("config: {}\n")
+    (hang / "__main__.py").write_text(
+        "import asyncio\nimport pulumi\n"
+        "pulumi.CustomResource('aws:s3/bucket:Bucket', 'stuck', "
+        "{'bucket': pulumi.Output.from_input(asyncio.get_event_loop().create_future())})\n"
+    )
+    assert gate_main(["--project", str(hang), "--stack", "dev", "--in-process", "--timeout", "1"]) == 2
+    project = _two_stack_project(tmp_path)
+    reports = tmp_path / "report-{stack}.json"
+    common = ["--project", str(project), "--in-process", "--pack-python", "current", "--json", str(reports)]
+    assert gate_main([*common, "--stack", "a", "--stack", "b"]) == 1
+    capsys.readouterr()
+    assert sorted(path.name for path in tmp_path.glob("report-*.json")) == ["report-a.json", "report-b.json"]
