@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from local.blueprint import MethodBlueprint
+from local.blueprint import ApiBlueprint, MethodBlueprint
 from local.event_source import to_record
 from local.gateway import IncomingRequest, build_event
 from local.materialize import materialize
@@ -25,9 +25,13 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 @functools.cache
+def dev_api() -> ApiBlueprint:
+    """The dev stack's API as the program declares it (materialized once per process)."""
+    return materialize(PROJECT_ROOT, "dev").api
+
+
 def api_methods() -> tuple[MethodBlueprint, ...]:
-    """The dev stack's API methods as the program declares them (materialized once per process)."""
-    return materialize(PROJECT_ROOT, "dev").api.methods
+    return dev_api().methods
 
 
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:serverless-infra-dev-queue-orders"
@@ -69,7 +73,9 @@ def api_event(
         source_ip="127.0.0.1",
         host="127.0.0.1",
     )
-    return build_event(request, matched, request_id=str(uuid.uuid4()), api_id=API_ID, api_key=api_key)
+    return build_event(
+        request, matched, request_id=str(uuid.uuid4()), api_id=API_ID, stage=dev_api().stage_name, api_key=api_key
+    )
 
 
 def sqs_event(bodies: list[str], correlation_id: str = "bench") -> dict[str, Any]:

@@ -47,7 +47,6 @@ from local.cache import WARNING_HEADER, CacheRequest, Invalidation, StageCache, 
 from local.runtime import ACCOUNT_ID, InvocationResult, ThrottledError
 from local.throttling import MethodKey, Outcome, Throttle
 
-STAGE: Final = "v1"
 INTEGRATION_TIMEOUT_S: Final = 29.0
 MAX_REQUEST_BYTES: Final = 10 * 1024 * 1024  # API Gateway's payload limit
 MAX_LAMBDA_PAYLOAD_BYTES: Final = 6 * 1024 * 1024  # Lambda's synchronous invocation limit, each way
@@ -135,7 +134,7 @@ def build_event(
     *,
     request_id: str,
     api_id: str,
-    stage: str = STAGE,
+    stage: str,
     api_key: str | None = None,
     binary_media_types: Sequence[str] = (),
     now: datetime | None = None,
@@ -401,7 +400,9 @@ class ApiGateway:
     ) -> None:
         self._invoke = invoke
         self._methods = tuple(methods)  # matched when no ``api`` is given (no throttling, no cache)
-        self.stage = stage or (api.stage_name if api is not None else STAGE)
+        if not stage and api is None:
+            raise ValueError("the stage name comes from the program: pass api= (its blueprint) or stage=")
+        self.stage = stage or (api.stage_name if api is not None else "")
         self.api_id = api_id or secrets.token_hex(5)
         self._timeout_s = integration_timeout_s
         self._binary_media_types = tuple(binary_media_types)

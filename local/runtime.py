@@ -61,7 +61,6 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 ACCOUNT_ID: Final = "123456789012"
-ALIAS: Final = "live"
 RUNTIME_PREFIX: Final = "/2018-06-01/runtime"
 INIT_TIMEOUT_S: Final = 10.0  # Lambda's limit on the init phase of an on-demand environment
 PAYLOAD_LIMIT_BYTES: Final = 6 * 1024 * 1024  # synchronous invocation request and response: 6 MB each
@@ -83,10 +82,13 @@ class FunctionSpec:
     init_timeout_s: float = INIT_TIMEOUT_S  # Lambda's limit on an on-demand environment's init phase
     log_path: Path | None = None  # where the environments' stdout/stderr go; None inherits ours
     runtime: str | None = None  # "python3.12": run on that Python (never a fallback); None: ``python``
+    alias: str | None = None  # the alias invocations go through, as the program declares it
 
     @property
     def arn(self) -> str:
-        return f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{self.name}:{ALIAS}"
+        """The ARN Lambda hands the runtime: qualified by the alias when invoked through one."""
+        base = f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{self.name}"
+        return f"{base}:{self.alias}" if self.alias else base
 
 
 @functools.cache

@@ -69,5 +69,6 @@ def function_specs(
             region=blueprint.region,
             log_path=log_dir / f"{function.key}.log" if log_dir else None,
             runtime=function.runtime if packaged is not None else None,
+            alias=function.alias,
         )
     return specs

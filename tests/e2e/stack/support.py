@@ -53,6 +53,7 @@ def spec(handler: str = "probe.handler", **changes) -> FunctionSpec:
         "memory_mb": 128,
         "concurrency": 2,
         "code_paths": (HANDLERS,),
+        "alias": dev_blueprint().function("api").alias,  # invoked through the alias, as the program's are
     }
     values.update(changes)
     return FunctionSpec(**values)

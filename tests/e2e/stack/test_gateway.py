@@ -13,9 +13,10 @@ from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventMo
 
 from local.gateway import ApiGateway, IncomingRequest, build_event
 from local.runtime import FunctionPool
-from tests.e2e.stack.support import dev_methods, match, spec
+from tests.e2e.stack.support import dev_blueprint, dev_methods, match, spec
 
 KEY = "k" * 40
+STAGE = dev_blueprint().api.stage_name  # the program's stage
 
 
 async def _serve(gateway: ApiGateway) -> tuple[web.AppRunner, str]:
@@ -32,10 +33,12 @@ def _exchange(calls, *, integration_timeout_s: float = 29.0, concurrency: int = 
 
     async def main():
         pool = FunctionPool(spec("probe.api", concurrency=concurrency, timeout_s=10.0))
-        gateway = ApiGateway(pool.invoke, KEY, integration_timeout_s=integration_timeout_s, methods=dev_methods())
+        gateway = ApiGateway(
+            pool.invoke, KEY, stage=STAGE, integration_timeout_s=integration_timeout_s, methods=dev_methods()
+        )
         runner, base = await _serve(gateway)
         try:
-            async with httpx.AsyncClient(base_url=f"{base}/v1", timeout=30) as client:
+            async with httpx.AsyncClient(base_url=f"{base}/{STAGE}", timeout=30) as client:
                 return await calls(client)
         finally:
             await runner.cleanup()
@@ -87,7 +90,9 @@ def test_binary_media_types_arrive_base64_encoded():
     request = IncomingRequest(
         "POST", "/orders", [], [("Content-Type", "application/octet-stream")], b"\x00\xff", "127.0.0.1", "h"
     )
-    event = build_event(request, matched, request_id="r", api_id="a", binary_media_types=("application/*",))
+    event = build_event(
+        request, matched, request_id="r", api_id="a", stage=STAGE, binary_media_types=("application/*",)
+    )
     parsed = APIGatewayProxyEventModel.model_validate(event)
     assert parsed.isBase64Encoded is True
     assert base64.b64decode(parsed.body) == b"\x00\xff"

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from local.runtime import FunctionPool, ThrottledError
-from tests.e2e.stack.support import alive, spec
+from tests.e2e.stack.support import alive, dev_blueprint, spec
 
 
 def run(coroutine):
@@ -31,9 +31,10 @@ def test_a_handler_runs_through_awslambdaric_with_lambda_context():
     payload = result.json()
     assert result.function_error is None
     assert payload["request_id"] == result.request_id
+    alias = dev_blueprint().function("api").alias
     assert (
         payload["function_arn"]
-        == "arn:aws:lambda:us-east-1:123456789012:function:serverless-infra-dev-function-probe:live"
+        == f"arn:aws:lambda:us-east-1:123456789012:function:serverless-infra-dev-function-probe:{alias}"
     )
     assert 0 < payload["remaining_ms"] <= 3000
     assert payload["environment"]["AWS_LAMBDA_FUNCTION_NAME"] == "serverless-infra-dev-function-probe"

@@ -230,6 +230,8 @@ def gateway(clock: FakeClock, function: FakeFunction) -> Callable[..., Any]:
 
     def build(blueprint: ApiBlueprint | None, **options: Any) -> Any:
         options.setdefault("api_keys", {KEY_VALUE: KEY_NAME})
+        if blueprint is None:
+            options.setdefault("stage", "v1")  # a gateway without a blueprint names its stage itself
         return ApiGateway(function, KEY_VALUE, api=blueprint, clock=clock, **options)
 
     return build
