@@ -3,7 +3,9 @@
 Each workload loads only its own categories (its IAM role allows no others), by path and with
 decryption, through powertools' parameters utility, which caches for ``max_age`` seconds. If SSM
 is unreachable after a successful load, the last values are kept and a warning is logged: a
-configuration service outage must not take the API down.
+configuration service outage must not take the API down. The SSM client has short connect and
+read timeouts and bounded retries (:func:`orders.failures.aws_client_config`): botocore's defaults
+(60 s each, legacy retries) would let a slow SSM endpoint outlive the invocation.
 """
 
 from __future__ import annotations
@@ -14,15 +16,30 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contract.parameters import Category, category_path
+from orders.failures import aws_client_config
 from orders.observability import logger
 
 Fetch = Callable[[str, int, bool], Mapping[str, str]]
 
 
-def _fetch_from_ssm(path: str, max_age: int, force: bool) -> Mapping[str, str]:
-    from aws_lambda_powertools.utilities import parameters  # imported on first use: keeps cold start short
+def ssm_provider() -> Any:
+    """powertools' SSM provider, registered as its default so ``parameters.clear_caches()`` still applies.
 
-    values = parameters.get_parameters(path, max_age=max_age, decrypt=True, recursive=False, force_fetch=force)
+    A provider powertools made itself (without our client configuration) is replaced.
+    """
+    from aws_lambda_powertools.utilities.parameters import SSMProvider, base  # first use: keeps cold start short
+
+    providers: dict[str, Any] = getattr(base, "DEFAULT_PROVIDERS")  # noqa: B009 - not in the module's __all__
+    provider = providers.get("ssm")
+    if provider is None or not getattr(provider, "bounded_timeouts", False):
+        provider = SSMProvider(boto_config=aws_client_config())
+        setattr(provider, "bounded_timeouts", True)  # noqa: B010 - a marker on powertools' class
+        providers["ssm"] = provider
+    return provider
+
+
+def _fetch_from_ssm(path: str, max_age: int, force: bool) -> Mapping[str, str]:
+    values = ssm_provider().get_multiple(path, max_age=max_age, decrypt=True, recursive=False, force_fetch=force)
     return {str(name): str(value) for name, value in dict(values).items()}
 
 

@@ -7,10 +7,24 @@
   granted ``rds_iam`` cannot log in with a password; ``false`` (a PostgreSQL without IAM, such as
   the local stack's) uses the application password from SSM. A token that cannot be signed or is
   refused is an error, logged with what to check; there is no password fallback. An
-  authentication failure forces a fresh read of the parameters (and a fresh token) for the next
-  attempt, so rotated credentials and a changed ``iam_auth`` are picked up.
-- Transient failures are retried with exponential backoff and full jitter, never past the time
-  the invocation has left; then the caller gets DatabaseUnavailable (503 with Retry-After).
+  authentication failure is retried once, at once, with a fresh read of the parameters (and a
+  fresh token), so rotated credentials and a changed ``iam_auth`` are picked up; a second refusal
+  fails fast.
+- Every wait on the server (connecting, TLS, each statement, the commit) ends at a deadline: the
+  time the invocation has left minus :data:`RESERVE_MS`, and for a connection attempt also
+  ``database/connect_timeout_s``. psycopg2's wait callback (``psycopg2.extensions.set_wait_callback``,
+  https://www.psycopg.org/docs/advanced.html#support-for-coroutine-libraries) enforces it on the
+  client, so a server that accepts and never answers, or stops mid-statement, still gives the caller
+  a 503 before Lambda's timeout would give API Gateway a 502. The server-side ``statement_timeout``
+  is lowered to the same deadline when that is shorter, so PostgreSQL stops the work too.
+- TCP keepalives and ``tcp_user_timeout`` (libpq "34.1.2. Parameter Key Words") detect a peer that
+  vanished (failover, a dropped NAT or security-group path) on an idle pooled connection.
+- Transient failures (see :mod:`orders.failures`) are retried with exponential backoff and full
+  jitter, never past the deadline; then the caller gets DatabaseUnavailable (503 with
+  Retry-After). Failures no retry can fix fail fast as DatabaseMisconfigured, with a CRITICAL log
+  line and the ``DatabaseConfigurationErrors`` metric.
+- Reads fall back to the writer when the reader endpoint cannot be reached (the replica is down
+  or being replaced); the reader is tried again after :data:`READER_RETRY_AFTER_S`.
 """
 
 from __future__ import annotations
@@ -18,8 +32,10 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import select
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -27,16 +43,84 @@ from typing import Any, TypeVar
 import psycopg2
 import psycopg2.extensions
 import psycopg2.extras
+from aws_lambda_powertools.metrics import MetricUnit
 
 from contract.parameters import Category
 from orders.config import Settings, SettingsSource
 from orders.errors import DatabaseUnavailable
-from orders.observability import logger
+from orders.failures import (
+    CONFIGURATION_ERROR_METRIC,
+    READER_FALLBACK_METRIC,
+    DatabaseMisconfigured,
+    Failure,
+    classify,
+    is_authentication_error,
+)
+from orders.observability import logger, metrics
 
 T = TypeVar("T")
 TOKEN_LIFETIME_S = 900
 DEFAULT_CA_BUNDLE = "/opt/python/certs/rds-global-bundle.pem"  # shipped in the layer by the packaging step
 psycopg2.extras.register_uuid()
+
+RESERVE_MS = 500
+"""Kept back from the invocation's remaining time: enough to log, answer 503 and flush metrics."""
+DEFAULT_BUDGET_MS = 25_000
+"""The budget when the caller passes no remaining time (scripts, readiness checks set their own)."""
+READER_RETRY_AFTER_S = 30.0
+"""After the reader could not be reached, reads go to the writer for this long before trying it again."""
+
+# libpq "34.1.2. Parameter Key Words" (https://www.postgresql.org/docs/current/libpq-connect.html):
+KEEPALIVES_IDLE_S = 30
+"""``keepalives_idle``: idle seconds before the first probe (Linux default 7200 s, longer than an
+environment lives, and an NAT or load-balancer path forgets an idle flow after 350 s)."""
+KEEPALIVES_INTERVAL_S = 10
+"""``keepalives_interval``: seconds between unanswered probes."""
+KEEPALIVES_COUNT = 3
+"""``keepalives_count``: unanswered probes before the kernel declares the connection dead."""
+TCP_USER_TIMEOUT_MS = 10_000
+"""``tcp_user_timeout``: sent data unacknowledged this long breaks the connection (TCP_USER_TIMEOUT,
+RFC 5482) instead of the kernel's ~15 minutes of retransmissions."""
+
+_deadline: ContextVar[float | None] = ContextVar("database_deadline", default=None)
+
+
+class DeadlineExceeded(psycopg2.OperationalError):  # type: ignore[misc]
+    """The server did not answer before the deadline (a transient failure: the server is hung or slow)."""
+
+
+def _wait_until_deadline(connection: Any) -> None:
+    """psycopg2's wait callback: poll the connection, never waiting past the current deadline.
+
+    Without a deadline it waits as long as libpq would (the migrator, tests). On expiry the
+    connection is left mid-protocol; the caller drops it.
+    """
+    while True:
+        state = connection.poll()
+        if state == psycopg2.extensions.POLL_OK:
+            return
+        deadline = _deadline.get()
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        if state == psycopg2.extensions.POLL_READ:
+            ready = select.select([connection.fileno()], [], [], timeout)[0]
+        elif state == psycopg2.extensions.POLL_WRITE:
+            ready = select.select([], [connection.fileno()], [], timeout)[1]
+        else:  # pragma: no cover - psycopg2 documents no other state
+            raise psycopg2.OperationalError(f"unexpected poll state {state}")
+        if not ready:
+            raise DeadlineExceeded("timeout expired: the database did not answer in the time the invocation has left")
+
+
+psycopg2.extensions.set_wait_callback(_wait_until_deadline)
+
+
+@contextlib.contextmanager
+def _until(deadline: float) -> Iterator[None]:
+    token = _deadline.set(deadline)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
 
 
 class Role(StrEnum):
@@ -123,19 +207,42 @@ class Database:
         self._tokens = tokens or TokenCache()
         self._connections: dict[Role, psycopg2.extensions.connection] = {}
         self._max_attempts = max_attempts
+        self._reload_settings = False  # set after an authentication failure: credentials may have rotated
+        self._reader_down_until = 0.0
 
     def run(self, role: Role, work: Callable[[Any], T], remaining_ms: Callable[[], int] | None = None) -> T:
-        """Run ``work(cursor)`` in one transaction on ``role``, retrying transient failures."""
-        deadline = time.monotonic() + (remaining_ms() / 1000 - 0.5 if remaining_ms else 25.0)
+        """Run ``work(cursor)`` in one transaction on ``role``, retrying transient failures.
+
+        Raises DatabaseUnavailable when the database stays unreachable until the deadline, and
+        DatabaseMisconfigured (a subclass) at once when no retry can succeed.
+        """
+        budget_ms = (remaining_ms() if remaining_ms else DEFAULT_BUDGET_MS) - RESERVE_MS
+        deadline = time.monotonic() + budget_ms / 1000
         delay = 0.05
+        retried_authentication = False
         for attempt in range(1, self._max_attempts + 1):
             try:
-                connection = self._connection(role, force_settings=attempt > 1 and self._last_was_auth_error)
-                with connection, connection.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cursor:
-                    return work(cursor)
+                if time.monotonic() >= deadline:
+                    raise DeadlineExceeded("timeout expired: no time left in the invocation for the database")
+                with _until(deadline):
+                    connection, target = self._connection(role, deadline)
+                    with connection, connection.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cursor:
+                        _fit_statement_timeout(cursor, target, deadline)
+                        return work(cursor)
+            except DatabaseMisconfigured:
+                raise
             except (psycopg2.OperationalError, psycopg2.InterfaceError) as error:
                 self._drop(role)
-                self._last_was_auth_error = _is_auth_error(error)
+                if is_authentication_error(error) and not retried_authentication:
+                    # Rotated credentials: read the parameters (and sign a token) afresh, once, now.
+                    retried_authentication = self._reload_settings = True
+                    logger.warning(
+                        "database refused the credentials; retrying with freshly read parameters",
+                        extra={"role": role.value, "attempt": attempt},
+                    )
+                    continue
+                if classify(error) is Failure.MISCONFIGURED:
+                    raise self._misconfigured(role, error) from None
                 pause = random.uniform(0, delay)  # noqa: S311 - jitter, not cryptography
                 if attempt == self._max_attempts or time.monotonic() + pause >= deadline:
                     logger.error(
@@ -149,9 +256,8 @@ class Database:
                 )
                 time.sleep(pause)
                 delay = min(delay * 2, 2.0)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    _last_was_auth_error = False
+        logger.error("database unavailable", extra={"role": role.value, "attempts": self._max_attempts})
+        raise DatabaseUnavailable("the database is unavailable; retry shortly")
 
     def ping(self, role: Role) -> None:
         """Raise DatabaseUnavailable unless ``SELECT 1`` succeeds (readiness)."""
@@ -161,14 +267,46 @@ class Database:
         for role in list(self._connections):
             self._drop(role)
 
-    def _connection(self, role: Role, *, force_settings: bool) -> psycopg2.extensions.connection:
+    def _misconfigured(self, role: Role, error: BaseException) -> DatabaseMisconfigured:
+        """Log CRITICAL and count the metric for a failure no retry can fix; the error to raise."""
+        self._reload_settings = True  # the next call reads the parameters afresh: the fix may be there
+        logger.critical(
+            "database misconfigured: credentials, TLS or parameters are wrong; retrying cannot help",
+            extra={"role": role.value, "error": type(error).__name__, "reason": _reason(error)},
+        )
+        metrics.add_metric(name=CONFIGURATION_ERROR_METRIC, unit=MetricUnit.Count, value=1)
+        return DatabaseMisconfigured("the database refuses this service's configuration; operators are alerted")
+
+    def _connection(self, role: Role, deadline: float) -> tuple[psycopg2.extensions.connection, Target]:
+        """A ready connection for ``role`` and its target; a read goes to the writer while the reader is down."""
+        if role is Role.READER and time.monotonic() < self._reader_down_until:
+            return self._connection(Role.WRITER, deadline)
+        try:
+            return self._open_role(role, deadline)
+        except (psycopg2.OperationalError, psycopg2.InterfaceError) as error:
+            if role is not Role.READER or classify(error) is not Failure.TRANSIENT:
+                raise
+            self._reader_down_until = time.monotonic() + READER_RETRY_AFTER_S
+            logger.warning(
+                "reader endpoint unreachable; reading from the writer",
+                extra={"error": type(error).__name__, "retry_reader_after_s": READER_RETRY_AFTER_S},
+            )
+            metrics.add_metric(name=READER_FALLBACK_METRIC, unit=MetricUnit.Count, value=1)
+            return self._open_role(Role.WRITER, deadline)
+
+    def _open_role(self, role: Role, deadline: float) -> tuple[psycopg2.extensions.connection, Target]:
+        try:
+            target = Target.of(self._source.load(force=self._reload_settings), role)
+        except (KeyError, ValueError) as error:
+            raise self._misconfigured(role, error) from None
+        self._reload_settings = False
         existing = self._connections.get(role)
         if existing is not None and not existing.closed and existing.status == psycopg2.extensions.STATUS_READY:
-            return existing
+            return existing, target
         self._drop(role)
-        target = Target.of(self._source.load(force=force_settings), role)
-        self._connections[role] = self._connect(target)
-        return self._connections[role]
+        with _until(min(deadline, time.monotonic() + target.connect_timeout_s)):
+            self._connections[role] = self._connect(target)
+        return self._connections[role], target
 
     def _connect(self, target: Target) -> psycopg2.extensions.connection:
         if not target.iam_auth:
@@ -184,7 +322,7 @@ class Database:
         try:
             return self._open(target, token)
         except psycopg2.OperationalError as error:
-            if _is_auth_error(error):
+            if is_authentication_error(error):
                 self._tokens.forget(target)
                 logger.error(
                     "IAM authentication refused: check that the role is granted rds_iam (the migrator grants "
@@ -204,6 +342,11 @@ class Database:
             sslmode="verify-full",
             sslrootcert=os.environ.get("DB_SSLROOTCERT", DEFAULT_CA_BUNDLE),
             connect_timeout=target.connect_timeout_s,
+            keepalives=1,
+            keepalives_idle=KEEPALIVES_IDLE_S,
+            keepalives_interval=KEEPALIVES_INTERVAL_S,
+            keepalives_count=KEEPALIVES_COUNT,
+            tcp_user_timeout=TCP_USER_TIMEOUT_MS,
             application_name=os.environ.get("POWERTOOLS_SERVICE_NAME", "orders"),
             options=f"-c statement_timeout={target.statement_timeout_ms}",
         )
@@ -215,6 +358,19 @@ class Database:
                 connection.close()
 
 
-def _is_auth_error(error: BaseException) -> bool:
-    text = str(error).lower()
-    return "authentication failed" in text or ("password" in text and "fail" in text)
+def _fit_statement_timeout(cursor: Any, target: Target, deadline: float) -> None:
+    """Lower ``statement_timeout`` for this transaction when the deadline is nearer than the setting.
+
+    ``SET LOCAL`` lasts until the transaction ends (PostgreSQL "SET"); the server then cancels work
+    the caller could no longer wait for, instead of finishing it for nobody.
+    """
+    left_ms = int((deadline - time.monotonic()) * 1000)
+    if left_ms < target.statement_timeout_ms:
+        cursor.execute("SELECT set_config('statement_timeout', %s, true)", (str(max(left_ms, 1)),))
+
+
+def _reason(error: BaseException) -> str:
+    """The first line of a driver error (libpq's message: no secrets), or the error's class."""
+    if isinstance(error, psycopg2.Error):
+        return str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+    return str(error)[:200]

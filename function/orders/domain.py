@@ -11,6 +11,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -50,10 +51,8 @@ class NewOrder(BaseModel):
 
     @field_validator("customer_id")
     @classmethod
-    def _no_control_characters(cls, value: str) -> str:
-        if has_control_characters(value):
-            raise ValueError("must not contain control characters")
-        return value
+    def _normalized_text(cls, value: str) -> str:
+        return normalized_text(value)
 
     def fingerprint(self) -> str:
         """Identifies the request body, to tell a retry from a different request with the same key."""
@@ -67,6 +66,10 @@ class NewOrders(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     orders: list[NewOrder] = Field(min_length=1)
+
+    def fingerprint(self) -> str:
+        """Identifies the whole batch (its orders, in order), to tell a replay from another batch under one key."""
+        return hashlib.sha256(",".join(order.fingerprint() for order in self.orders).encode()).hexdigest()
 
 
 class Order(BaseModel):
@@ -117,26 +120,53 @@ def decode_cursor(cursor: str, key: bytes) -> Position:
         if not hmac.compare_digest(hmac.new(key, payload, hashlib.sha256).digest()[:16], signature):
             raise ValueError("signature")
         data: dict[str, Any] = json.loads(payload)
-        return Position(datetime.fromisoformat(data["c"]), uuid.UUID(data["i"]))
+        order_id = uuid.UUID(data["i"])
+        if str(order_id) != data["i"]:
+            raise ValueError("not a canonical UUID")
+        return Position(datetime.fromisoformat(data["c"]), order_id)
     except (ValueError, KeyError, TypeError, binascii.Error, json.JSONDecodeError):
         raise BadRequest(
             "cursor is not valid; pass back the next_cursor of a previous page", [{"field": "cursor"}]
         ) from None
 
 
+REFUSED_CATEGORIES = frozenset({"Cc", "Cf"})
+"""Control (NUL, ESC, ...) and format characters (zero-width space, bidi overrides): invisible, so two ids
+that look the same could differ, and a log or a terminal showing one could be spoofed."""
+
+
 def has_control_characters(value: str) -> bool:
-    return any(ord(character) < 32 or ord(character) == 127 for character in value)
+    return any(unicodedata.category(character) in REFUSED_CATEGORIES for character in value)
+
+
+def normalized_text(value: str) -> str:
+    """``value`` in NFC, so that 'é' typed precomposed or decomposed is one customer; a ValueError if it
+    holds control or format characters or outgrows the column once normalized."""
+    normalized = unicodedata.normalize("NFC", value)
+    if has_control_characters(normalized):
+        raise ValueError("must not contain control or format characters (Unicode categories Cc, Cf)")
+    if len(normalized) > MAX_CUSTOMER_ID:
+        raise ValueError(f"must have at most {MAX_CUSTOMER_ID} characters")
+    return normalized
 
 
 def parse_customer_id(raw: str) -> str:
-    """A customer id to filter by; one no order can have (control characters, NUL) is a 400, not a query."""
-    if has_control_characters(raw):
-        raise BadRequest("customer_id must not contain control characters", [{"field": "customer_id"}])
-    return raw
+    """A customer id to filter by, normalized as stored ones are; one no order can have is a 400, not a query."""
+    try:
+        return normalized_text(raw)
+    except ValueError as error:
+        raise BadRequest(f"customer_id {error}", [{"field": "customer_id"}]) from None
 
 
 def parse_order_id(raw: str) -> uuid.UUID:
+    """Only the canonical form (lowercase, hyphenated), so one order has one URL and one cache key."""
     try:
-        return uuid.UUID(raw)
+        parsed = uuid.UUID(raw)
     except ValueError:
-        raise BadRequest("order_id must be a UUID", [{"field": "order_id", "value_shape": "uuid"}]) from None
+        parsed = None
+    if parsed is None or str(parsed) != raw:
+        raise BadRequest(
+            "order_id must be a UUID in canonical form (lowercase, hyphenated)",
+            [{"field": "order_id", "value_shape": "uuid"}],
+        )
+    return parsed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 
@@ -21,12 +22,22 @@ class BadRequest(ServiceError):
     status, code = 400, "bad_request"
 
 
+class Forbidden(ServiceError):
+    status, code = 403, "forbidden"
+
+
 class NotFound(ServiceError):
     status, code = 404, "not_found"
 
 
 class MethodNotAllowed(ServiceError):
+    """The path exists but not with this method; ``allowed`` becomes the Allow header (RFC 9110 requires it)."""
+
     status, code = 405, "method_not_allowed"
+
+    def __init__(self, message: str, allowed: Iterable[str]) -> None:
+        super().__init__(message)
+        self.allowed = sorted(allowed)
 
 
 class Conflict(ServiceError):

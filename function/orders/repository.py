@@ -17,16 +17,23 @@ def to_order(row: dict[str, Any]) -> Order:
     )
 
 
-def insert_order(cursor: Any, order: NewOrder, key: str) -> tuple[Order, str, bool]:
+VISIBLE_TO = "(caller_id = %s OR caller_id IS NULL)"
+"""The orders a caller may see: its own, and those that belong to no caller. Only rows written before
+migration 0002 (and orders queued before the API put the ``caller_id`` attribute on messages) have
+none; backfilling them to their key's id would let this become ``caller_id = %s``."""
+
+
+def insert_order(cursor: Any, order: NewOrder, key: str, caller_id: str | None = None) -> tuple[Order, str, bool]:
     """Insert unless ``key`` exists. Returns (order, stored fingerprint, created)."""
     cursor.execute(
         f"""
-        INSERT INTO orders (order_id, customer_id, amount_minor, currency, idempotency_key, request_fingerprint)
-        VALUES (%s, %s, %s, %s, %s, %s)
+        INSERT INTO orders
+            (order_id, customer_id, amount_minor, currency, idempotency_key, request_fingerprint, caller_id)
+        VALUES (%s, %s, %s, %s, %s, %s, %s)
         ON CONFLICT (idempotency_key) DO NOTHING
         RETURNING {COLUMNS}, request_fingerprint
         """,  # noqa: S608 - COLUMNS is a constant
-        (uuid.uuid4(), order.customer_id, order.amount_minor, order.currency, key, order.fingerprint()),
+        (uuid.uuid4(), order.customer_id, order.amount_minor, order.currency, key, order.fingerprint(), caller_id),
     )
     row = cursor.fetchone()
     created = row is not None
@@ -36,46 +43,85 @@ def insert_order(cursor: Any, order: NewOrder, key: str) -> tuple[Order, str, bo
     return to_order(row), str(row["request_fingerprint"]), created
 
 
-def insert_batch(cursor: Any, orders: Sequence[NewOrder], keys: Sequence[str]) -> list[Order]:
-    """All orders in one statement (unnest of column arrays), in the order given."""
+def insert_batch(
+    cursor: Any,
+    orders: Sequence[NewOrder],
+    keys: Sequence[str],
+    caller_id: str | None = None,
+    fingerprints: Sequence[str] | None = None,
+) -> list[Order]:
+    """All orders in one statement (unnest of column arrays), in the order given; returns those created
+    (an order whose key exists is left as it is). ``fingerprints`` default to each order's own."""
     cursor.execute(
         f"""
-        INSERT INTO orders (order_id, customer_id, amount_minor, currency, idempotency_key, request_fingerprint)
-        SELECT * FROM unnest(%s::uuid[], %s::varchar[], %s::bigint[], %s::char(3)[], %s::text[], %s::char(64)[])
+        INSERT INTO orders
+            (order_id, customer_id, amount_minor, currency, idempotency_key, request_fingerprint, caller_id)
+        SELECT *, %s FROM unnest(%s::uuid[], %s::varchar[], %s::bigint[], %s::char(3)[], %s::text[], %s::char(64)[])
         ON CONFLICT (idempotency_key) DO NOTHING
         RETURNING {COLUMNS}
         """,  # noqa: S608
         (
+            caller_id,
             [uuid.uuid4() for _ in orders],
             [o.customer_id for o in orders],
             [o.amount_minor for o in orders],
             [o.currency for o in orders],
             list(keys),
-            [o.fingerprint() for o in orders],
+            list(fingerprints) if fingerprints is not None else [o.fingerprint() for o in orders],
         ),
     )
     return [to_order(row) for row in cursor.fetchall()]
 
 
-def get_order(cursor: Any, order_id: uuid.UUID) -> Order | None:
-    cursor.execute(f"SELECT {COLUMNS} FROM orders WHERE order_id = %s", (order_id,))  # noqa: S608
+def orders_by_keys(
+    cursor: Any, keys: Sequence[str], younger_than_s: int | None = None
+) -> tuple[list[Order], list[str]]:
+    """The orders stored under ``keys`` (created less than ``younger_than_s`` ago, if given), in the
+    order of ``keys``, and their stored fingerprints.
+
+    What a replayed batch answers with: the orders its first attempt created, not an empty list.
+    """
+    cursor.execute(
+        f"""
+        SELECT {", ".join(f"orders.{column}" for column in COLUMNS.split(", "))}, request_fingerprint FROM orders
+        JOIN unnest(%s::text[]) WITH ORDINALITY AS wanted(key, position) ON idempotency_key = wanted.key
+        WHERE %s::integer IS NULL OR created_at > clock_timestamp() - make_interval(secs => %s::integer)
+        ORDER BY wanted.position
+        """,  # noqa: S608
+        (list(keys), younger_than_s, younger_than_s),
+    )
+    rows = cursor.fetchall()
+    return [to_order(row) for row in rows], [str(row["request_fingerprint"]) for row in rows]
+
+
+def get_order(cursor: Any, order_id: uuid.UUID, caller_id: str) -> Order | None:
+    """The caller's order with this id, or the one created from the async event with this id."""
+    cursor.execute(
+        f"""
+        SELECT {COLUMNS} FROM orders
+        WHERE (order_id = %s OR idempotency_key = %s) AND {VISIBLE_TO}
+        """,  # noqa: S608
+        (order_id, f"event:{order_id}", caller_id),
+    )
     row = cursor.fetchone()
     return to_order(row) if row else None
 
 
-def list_orders(cursor: Any, customer_id: str | None, after: Position | None, limit: int) -> list[Order]:
-    """Newest first; ``after`` continues from the previous page's last order. Fetches limit + 1."""
-    conditions: list[str] = []
-    values: list[object] = []
+def list_orders(
+    cursor: Any, caller_id: str, customer_id: str | None, after: Position | None, limit: int
+) -> list[Order]:
+    """The caller's orders, newest first; ``after`` continues from the previous page's last. Fetches limit + 1."""
+    conditions: list[str] = [VISIBLE_TO]
+    values: list[object] = [caller_id]
     if customer_id is not None:
         conditions.append("customer_id = %s")
         values.append(customer_id)
     if after is not None:
         conditions.append("(created_at, order_id) < (%s, %s)")
         values += [after.created_at, after.order_id]
-    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     cursor.execute(
-        f"SELECT {COLUMNS} FROM orders {where} ORDER BY created_at DESC, order_id DESC LIMIT %s",  # noqa: S608
+        f"SELECT {COLUMNS} FROM orders WHERE {' AND '.join(conditions)} "  # noqa: S608
+        "ORDER BY created_at DESC, order_id DESC LIMIT %s",
         (*values, limit + 1),
     )
     return [to_order(row) for row in cursor.fetchall()]

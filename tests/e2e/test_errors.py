@@ -98,3 +98,50 @@ def test_an_invalid_order_is_400_naming_the_field(api, change, field):
 def test_an_idempotency_key_that_is_too_long_is_400(api):
     response = api.post("/orders", json=new_order(customer()), headers={"Idempotency-Key": "k" * 129})
     assert_error(response, 400, "bad_request")
+
+
+# Issue 17: bodies no lenient parser should guess at, each a 400 with the error JSON (never a 5xx).
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(b"[" * 10_000 + b"]" * 10_000, id="nested-10000-deep"),
+        pytest.param(
+            b'{"customer_id": "c", "amount_minor": ' + b"9" * 5000 + b', "currency": "EUR"}', id="5000-digits"
+        ),
+        pytest.param(b'{"customer_id": "c", "amount_minor": 1, "currency": "EUR", "currency": "USD"}', id="dup-key"),
+        pytest.param(b'{"customer_id": "caf\xe9", "amount_minor": 1, "currency": "EUR"}', id="not-utf8"),
+    ],
+)
+def test_a_body_that_cannot_be_parsed_unambiguously_is_400(api, raw):
+    assert_error(api.post("/orders", content=raw, headers={"Content-Type": "application/json"}), 400, "bad_request")
+
+
+def test_a_charset_other_than_utf8_is_415(api):
+    headers = {"Content-Type": "application/json; charset=iso-8859-1"}
+    response = api.post(
+        "/orders", content=b'{"customer_id": "c", "amount_minor": 1, "currency": "EUR"}', headers=headers
+    )
+    assert_error(response, 415, "unsupported_media_type")
+
+
+def test_the_json_media_type_is_matched_in_any_case(api, database):
+    headers = {"Content-Type": "APPLICATION/JSON"}
+    response = api.post("/orders", json=new_order(customer()), headers=headers)
+    assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize("customer_id", ["a\u200bb", "a\u202eb"])
+def test_a_customer_id_with_an_invisible_format_character_is_400(api, customer_id):
+    error = assert_error(api.post("/orders", json=new_order(customer_id)), 400, "bad_request")
+    assert any("customer_id" in detail["field"] for detail in error["details"])
+
+
+def test_an_order_id_in_uppercase_is_400(api):
+    error = assert_error(api.get(f"/orders/{str(uuid.uuid4()).upper()}"), 400, "bad_request")
+    assert [detail["field"] for detail in error["details"]] == ["order_id"]
+
+
+def test_a_method_a_route_does_not_serve_is_405_with_an_allow_header(api):
+    response = api.delete("/orders")
+    assert_error(response, 405, "method_not_allowed")
+    assert response.headers["Allow"] == "GET, POST"

@@ -179,3 +179,30 @@ def test_an_invalid_async_order_is_refused_before_it_is_queued(api):
     response = api.post("/orders/async", json=new_order(customer(), amount_minor=-1))
     error = assert_error(response, 400, "bad_request")
     assert any("amount_minor" in detail["field"] for detail in error["details"])
+
+
+def test_a_batch_replayed_after_a_lost_acknowledgement_returns_its_orders_marked_as_replayed(api):
+    """Issue 17: the retry of a batch whose 201 was lost answers with the orders, not an empty list."""
+    buyer = customer("batch-replay")
+    batch = {"orders": [new_order(buyer, amount_minor=i) for i in range(3)]}
+    key = {"Idempotency-Key": f"batch-{uuid.uuid4()}"}
+    first = api.post("/orders/batch", json=batch, headers=key)
+    replay = api.post("/orders/batch", json=batch, headers=key)
+    assert (first.status_code, replay.status_code) == (201, 201), replay.text
+    assert replay.json() == first.json()
+    assert replay.headers.get("Idempotent-Replayed") == "true"
+    assert "Idempotent-Replayed" not in first.headers
+
+
+def test_an_async_order_is_found_by_the_event_id_the_202_returned(api):
+    order = new_order(customer("async-lookup"), amount_minor=4343)
+    accepted = api.post("/orders/async", json=order, headers={"Idempotency-Key": f"async-{uuid.uuid4()}"})
+    assert accepted.status_code == 202, accepted.text
+    event_id = accepted.json()["event_id"]
+
+    def created():
+        response = api.get(f"/orders/{event_id}")  # only 2xx answers are cached
+        return response.json() if response.status_code == 200 else None
+
+    found = eventually(created, timeout_s=ASYNC_WAIT_S, what=f"the order of event {event_id}")
+    assert {key: found[key] for key in order} == order

@@ -141,8 +141,21 @@ def test_get_routes_are_cached_encrypted_and_keyed_by_their_parameters(stack_run
         (resource_by_id(stack_run, i.inputs["resourceId"]).inputs["pathPart"], i.inputs["httpMethod"]): i
         for i in stack_run.of_type("aws:apigateway/integration:Integration")
     }
-    assert integrations[("{order_id}", "GET")].inputs["cacheKeyParameters"] == ["method.request.path.order_id"]
+    assert integrations[("{order_id}", "GET")].inputs["cacheKeyParameters"] == [
+        "method.request.header.x-api-key",
+        "method.request.path.order_id",
+    ]
     assert "method.request.querystring.cursor" in integrations[("orders", "GET")].inputs["cacheKeyParameters"]
+
+
+def test_given_two_callers_then_no_cached_read_is_shared_between_their_keys(stack_run):
+    """Orders are scoped to the caller's key, and the stage cache is shared: the key must be in the cache key.
+
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-caching.html (cache keys)
+    """
+    for integration in stack_run.of_type("aws:apigateway/integration:Integration"):
+        if integration.inputs.get("cacheKeyParameters"):
+            assert "method.request.header.x-api-key" in integration.inputs["cacheKeyParameters"]
 
 
 API_KEY = "aws:apigateway/apiKey:ApiKey"

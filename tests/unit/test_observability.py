@@ -57,7 +57,23 @@ def test_the_key_signals_are_watched(stack_run):
     expected = {"api-latency-p99", "dlq-not-empty", "db-cpu", "db-replica-1-lag"}
     expected |= {f"function-{w.key}-{kind}" for w in WORKLOADS for kind in ("errors", "throttles")}
     expected |= {"api-slo-fast-1h", "api-slo-fast-5m", "api-slo-slow-6h", "api-slo-slow-30m"}
+    expected |= {"db-config-errors-api", "db-config-errors-worker"}
     assert set(alarms(stack_run)) == expected
+
+
+def test_a_database_failure_no_retry_fixes_alarms_on_the_metric_the_functions_publish(stack_run):
+    """The name is contract.metrics' (orders.failures publishes it); service is powertools' dimension."""
+    from contract.metrics import DATABASE_CONFIGURATION_ERRORS
+
+    (api,) = [
+        a
+        for a in stack_run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+        if a.name.endswith("db-config-errors-api")
+    ]
+    assert api.inputs["metricName"] == DATABASE_CONFIGURATION_ERRORS
+    assert api.inputs["dimensions"] == {"service": "orders-api"}
+    assert api.inputs["threshold"] == 0
+    assert api.inputs["period"] == 60
     assert set(composites(stack_run)) == {"api-slo-fast-burn", "api-slo-slow-burn"}
 
 

@@ -7,6 +7,7 @@ is generated from this module. Every response carries X-Correlation-Id; every er
 
 import json
 import os
+import time
 import uuid
 from http import HTTPStatus
 from typing import Annotated, Any, Final, cast
@@ -29,17 +30,19 @@ from orders.domain import Accepted, NewOrder, NewOrders, Order, OrderPage, parse
 from orders.errors import (
     BadRequest,
     DatabaseUnavailable,
+    Forbidden,
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
     ServiceError,
     Unavailable,
-    UnsupportedMediaType,
 )
+from orders.http_input import JSON_MEDIA_TYPE, body_text, check_json_body, check_media_type
 from orders.observability import logger, metrics, tracer
 from orders.service import OrdersService
 
 CORRELATION_HEADER = "X-Correlation-Id"
+CORRELATION_MAX = 128
 MAX_BODY_BYTES = 1024 * 1024
 ROUTES = {
     "/health": {"GET"},
@@ -67,6 +70,22 @@ def service() -> OrdersService:
 def remaining_ms() -> int:
     context = getattr(app, "lambda_context", None)
     return int(context.get_remaining_time_in_millis()) if context is not None else 25_000
+
+
+def caller_id() -> str:
+    """The caller: the id of the API key API Gateway authenticated (see docs/design.md, "Callers and isolation").
+
+    Every data route requires a key at the gateway, so a request without one did not come through it.
+    """
+    key_id = app.current_event.request_context.identity.api_key_id
+    if not key_id:
+        raise Forbidden("this route needs an API key (x-api-key)")
+    return str(key_id)
+
+
+IDEMPOTENCY_HEADER_DESCRIPTION = "Makes retries safe: the same key and body again answers as the first time"
+REPLAYED_HEADER = "Idempotent-Replayed"
+"""Set to "true" on an answer replayed for an Idempotency-Key, so a client can tell a retry's answer apart."""
 
 
 def correlation_id() -> str:
@@ -101,10 +120,18 @@ def error_headers(error: ServiceError, correlation: str) -> dict[str, str]:
     headers = {CORRELATION_HEADER: correlation}
     if isinstance(error, Unavailable):
         headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, MethodNotAllowed):
+        headers["Allow"] = ", ".join(error.allowed)
     return headers
 
 
+def log_refusal(error: ServiceError) -> None:
+    """One line per refused request, carrying the request id and the caller's correlation id (both keys)."""
+    logger.info("request refused", extra={"status": error.status, "code": error.code})
+
+
 def error_response(error: ServiceError) -> Response[Any]:
+    log_refusal(error)
     correlation = correlation_id()
     return Response(
         status_code=error.status,
@@ -115,15 +142,30 @@ def error_response(error: ServiceError) -> Response[Any]:
 
 
 def rejected_before_routing(event: dict[str, Any]) -> ServiceError | None:
-    """Body size and media type, checked before validation would try to parse the body."""
-    if event.get("httpMethod") not in ("POST", "PUT", "PATCH"):
+    """Body size, media type and a strict parse of the body, before validation would parse it leniently.
+
+    Only a route that takes a body gets the body checks: another method on it is a 405 from routing,
+    not a complaint about a body the route would never read. An accepted media type is rewritten to
+    its canonical spelling, because powertools compares it case-sensitively (``APPLICATION/JSON``
+    would otherwise be a 500 from its validation middleware).
+    """
+    method = event.get("httpMethod")
+    if method not in ("POST", "PUT", "PATCH"):
         return None
     body = event.get("body") or ""
     if len(body.encode()) > MAX_BODY_BYTES * (4 / 3 if event.get("isBase64Encoded") else 1):
         return PayloadTooLarge(f"the request body exceeds {MAX_BODY_BYTES} bytes")
+    if method not in ROUTES.get(str(event.get("path")), set()):
+        return None
     headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
-    if not str(headers.get("content-type", "")).lower().startswith("application/json"):
-        return UnsupportedMediaType("send the body as application/json")
+    try:
+        check_media_type(headers.get("content-type"))
+        check_json_body(body_text(event.get("body"), bool(event.get("isBase64Encoded"))))
+    except ServiceError as error:
+        return error
+    for field in ("headers", "multiValueHeaders"):
+        for key in [key for key in event.get(field) or {} if key.lower() == "content-type"]:
+            event[field][key] = [JSON_MEDIA_TYPE] if field == "multiValueHeaders" else JSON_MEDIA_TYPE
     return None
 
 
@@ -165,7 +207,9 @@ def _not_found(_: NotFoundError) -> Response[Any]:
             return error_response(error)
     if allowed:
         return error_response(
-            MethodNotAllowed(f"{app.current_event.http_method} is not allowed here; use {', '.join(sorted(allowed))}")
+            MethodNotAllowed(
+                f"{app.current_event.http_method} is not allowed here; use {', '.join(sorted(allowed))}", allowed
+            )
         )
     return error_response(NotFound(f"no route {path}"))
 
@@ -187,14 +231,37 @@ def health() -> dict[str, str]:
     responses={200: {"description": "Ready"}, 503: documented_error("A dependency is unavailable")},
 )
 def ready() -> dict[str, str]:
-    """Readiness: parameters load and both database roles answer."""
+    """Readiness: parameters load and both database roles answer.
+
+    The probe's outcome (ready or not) is reused for READY_PROBE_TTL_S: /health/ready needs no API key,
+    so without this anyone could turn a flood of requests into a flood of database connections.
+    """
+    global _last_probe
+    now, current = time.monotonic(), service()
+    if _last_probe is None or _last_probe[0] is not current or now - _last_probe[1] >= READY_PROBE_TTL_S:
+        _last_probe = (current, now, _probe_dependencies())
+    failure = _last_probe[2]
+    if failure is not None:
+        raise type(failure)(failure.message)
+    return {"status": "ready"}
+
+
+READY_PROBE_TTL_S = 5
+_last_probe: tuple[OrdersService, float, DatabaseUnavailable | None] | None = None
+"""The service probed, when, and what failed (None: ready)."""
+
+
+def _probe_dependencies() -> DatabaseUnavailable | None:
     try:
         service().settings.load()
     except Exception:
-        raise DatabaseUnavailable("configuration is unavailable") from None
-    for role in (Role.WRITER, Role.READER):
-        service().database.ping(role)
-    return {"status": "ready"}
+        return DatabaseUnavailable("configuration is unavailable")
+    try:
+        for role in (Role.WRITER, Role.READER):
+            service().database.ping(role)
+    except DatabaseUnavailable as error:
+        return error
+    return None
 
 
 @app.post(
@@ -204,34 +271,71 @@ def ready() -> dict[str, str]:
 @tracer.capture_method
 def create_order(
     order: NewOrder,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", description="Makes retries safe")] = None,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DESCRIPTION)
+    ] = None,
 ) -> Response[Order]:
-    stored, created = service().create(order, idempotency_key, remaining_ms)
+    stored, created = service().create(order, caller_id(), idempotency_key, remaining_ms)
     if created:
         metrics.add_metric(name="OrdersCreated", unit=MetricUnit.Count, value=1)
         metrics.add_metric(name="OrderAmount", unit=MetricUnit.Count, value=order.amount_minor)
-    return Response(status_code=HTTPStatus.CREATED, content_type=content_types.APPLICATION_JSON, body=stored)
+    return Response(
+        status_code=HTTPStatus.CREATED,
+        content_type=content_types.APPLICATION_JSON,
+        body=stored,
+        headers={} if created else {REPLAYED_HEADER: "true"},
+    )
 
 
 @app.post("/orders/batch", responses={201: {"description": "Created"}, 413: documented_error("Too many orders")})
 @tracer.capture_method
-def create_orders(batch: NewOrders) -> Response[list[Order]]:
-    created = service().create_batch(batch, remaining_ms)
-    metrics.add_metric(name="OrdersCreated", unit=MetricUnit.Count, value=len(created))
-    return Response(status_code=HTTPStatus.CREATED, content_type=content_types.APPLICATION_JSON, body=created)
+def create_orders(
+    batch: NewOrders,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", description=IDEMPOTENCY_HEADER_DESCRIPTION)
+    ] = None,
+) -> Response[list[Order]]:
+    created, replayed = service().create_batch(batch, caller_id(), idempotency_key, remaining_ms)
+    if not replayed:
+        metrics.add_metric(name="OrdersCreated", unit=MetricUnit.Count, value=len(created))
+    return Response(
+        status_code=HTTPStatus.CREATED,
+        content_type=content_types.APPLICATION_JSON,
+        body=created,
+        headers={REPLAYED_HEADER: "true"} if replayed else {},
+    )
 
 
-@app.post("/orders/async", responses={202: {"description": "Accepted"}})
+@app.post(
+    "/orders/async",
+    responses={
+        202: {
+            "description": "Accepted; once the worker has created the order, GET /orders/{event_id} returns it"
+            " (under an order_id of its own)"
+        }
+    },
+)
 @tracer.capture_method
-def create_order_async(order: NewOrder) -> Response[Accepted]:
-    accepted = service().enqueue(order, correlation_id())
+def create_order_async(
+    order: NewOrder,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="The same key answers with the same event_id, and the order is created once",
+        ),
+    ] = None,
+) -> Response[Accepted]:
+    """Queue the order; once the worker has created it, GET /orders/{event_id} returns it (with its own order_id)."""
+    accepted = service().enqueue(order, caller_id(), correlation_id(), idempotency_key)
     return Response(status_code=HTTPStatus.ACCEPTED, content_type=content_types.APPLICATION_JSON, body=accepted)
 
 
 @app.get("/orders/<order_id>")
 @tracer.capture_method
 def get_order(order_id: str) -> Order:
-    return service().get(parse_order_id(order_id), remaining_ms)
+    """The caller's order by its order_id, or by the event_id an async create answered with."""
+    return service().get(parse_order_id(order_id), caller_id(), remaining_ms)
 
 
 PAGE_SIZE_DESCRIPTION = "Page size: 1 to the stack's apiMaxPageSize (at most 1000); default apiDefaultPageSize"
@@ -244,7 +348,8 @@ def list_orders(
     limit: Annotated[int | None, Query(ge=1, le=1000, description=PAGE_SIZE_DESCRIPTION)] = None,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> OrderPage:
-    return service().page(None if customer_id is None else parse_customer_id(customer_id), limit, cursor, remaining_ms)
+    customer = None if customer_id is None else parse_customer_id(customer_id)
+    return service().page(caller_id(), customer, limit, cursor, remaining_ms)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
@@ -252,10 +357,15 @@ def list_orders(
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
-    if headers.get("x-correlation-id"):
-        logger.set_correlation_id(str(headers["x-correlation-id"])[:128])
+    # The gateway's request id identifies this request; the caller's correlation id may span many of
+    # them (retries, a workflow), so both are logged, each under its own key.
+    logger.append_keys(request_id=(event.get("requestContext") or {}).get("requestId"))
+    client_correlation = str(headers.get("x-correlation-id") or "")[:CORRELATION_MAX]
+    if client_correlation.isprintable() and client_correlation.strip():
+        logger.set_correlation_id(client_correlation)
     rejected = rejected_before_routing(event)
     if rejected is not None:
+        log_refusal(rejected)
         correlation = str(logger.get_correlation_id() or uuid.uuid4())
         return {
             "statusCode": rejected.status,
@@ -280,12 +390,32 @@ def _document_errors(document: dict[str, Any]) -> dict[str, Any]:
     error body (see ``_invalid_request``). The body checks, the not-found lookup and the database
     outage happen in middleware and in the service, so their statuses are added here.
     """
+    components = document["components"]
+    components.setdefault("securitySchemes", {})[API_KEY_SCHEME] = {
+        "type": "apiKey",
+        "in": "header",
+        "name": "x-api-key",
+        "description": "API Gateway checks the key; its id is the caller, who sees only its own orders",
+    }
+    components["schemas"]["GatewayError"] = {
+        "type": "object",
+        "properties": {"message": {"type": "string"}},
+        "required": ["message"],
+        "description": "An error API Gateway answers itself, before the function is invoked",
+    }
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             responses: dict[str, Any] = operation["responses"]
             responses.pop("422", None)
+            for status, description in GATEWAY_ERRORS.items():
+                responses.setdefault(status, _gateway_error(description))
             if path in ("/health", "/health/ready"):
                 continue
+            operation["security"] = [{API_KEY_SCHEME: []}]
+            responses["403"] = _gateway_error("Missing or unknown API key (x-api-key)")
+            replayed = {"schema": {"type": "string", "enum": ["true"]}, "description": "Present on a replay"}
+            if method == "post" and path != "/orders/async":
+                responses["201"].setdefault("headers", {})[REPLAYED_HEADER] = replayed
             responses["400"] = _error_response("Invalid request; error.details names the fields at fault")
             if method == "post":
                 too_large = responses.get("413", {}).get("description", "")
@@ -293,7 +423,9 @@ def _document_errors(document: dict[str, Any]) -> dict[str, Any]:
                 responses["413"] = _error_response(f"{too_large}; or: {body_limit}" if too_large else body_limit)
                 responses["415"] = _error_response("The body is not application/json")
             if path == "/orders/{order_id}":
-                responses["404"] = _error_response("No order has this id")
+                responses["404"] = _error_response(
+                    "None of the caller's orders has this id (nor was created from an async event with it)"
+                )
             retry_after = {"schema": {"type": "integer"}, "description": "Seconds to wait before retrying"}
             responses["503"] = _error_response(
                 "A dependency (the database, or the queue for async orders) is unavailable; retry later",
@@ -301,6 +433,21 @@ def _document_errors(document: dict[str, Any]) -> dict[str, Any]:
             )
     _drop_unreferenced_schemas(document["components"]["schemas"], document)
     return cast(dict[str, Any], _integral_bounds(document))
+
+
+API_KEY_SCHEME = "apiKey"
+GATEWAY_ERRORS: Final = {
+    "429": "Throttled by the usage plan or the stage; retry with backoff",
+    "502": "The function failed or answered malformed (API Gateway's own body)",
+    "504": "The function did not answer within the integration timeout",
+}
+
+
+def _gateway_error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/GatewayError"}}},
+    }
 
 
 _BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")

@@ -9,12 +9,19 @@ instead, in tests).
 Migrations are versioned SQL files applied by yoyo under its lock, so two runs never apply one
 twice. The writer and reader roles are created if missing, given exactly their grants,
 and set up for one way to log in: IAM authentication (``rds_iam``, no password) when
-``database/iam_auth`` is true, the application password when it is false.
+``database/iam_auth`` is true, the application password when it is false. The password is sent
+as a SCRAM-SHA-256 verifier computed here (:mod:`orders.scram`), never as plaintext in SQL text,
+where ``log_statement`` or ``pg_stat_activity`` could show it.
+Every connection it opens (yoyo's and its own) is closed before it returns, also on failure:
+``with psycopg2.connect(...)`` only ends the transaction (psycopg2 "with statement": "the
+connection is not closed by the context"), and a deploy-time function must not leave master
+sessions behind on the primary.
 Safe to run any number of times.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -27,7 +34,9 @@ from contract.parameters import Category
 from contract.workloads import workload
 from orders.config import Settings, SettingsSource
 from orders.database import DEFAULT_CA_BUNDLE
+from orders.failures import aws_client_config
 from orders.observability import logger, tracer
+from orders.scram import verifier
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -37,9 +46,11 @@ def master_dsn(settings: Settings) -> str:
     explicit = os.environ.get("DB_MASTER_DSN")
     if explicit:
         return explicit
-    from aws_lambda_powertools.utilities import parameters
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-    secret: Any = parameters.get_secret(os.environ["DB_MASTER_SECRET_ARN"], transform="json", max_age=0)
+    # Short timeouts and bounded retries: a hung Secrets Manager call must not outlive the deploy step.
+    provider = SecretsProvider(boto_config=aws_client_config())
+    secret: Any = provider.get(os.environ["DB_MASTER_SECRET_ARN"], transform="json", max_age=0)
     if not (isinstance(secret, dict) and all(isinstance(secret.get(key), str) for key in ("username", "password"))):
         raise ValueError('the master secret (DB_MASTER_SECRET_ARN) must be JSON {"username": ..., "password": ...}')
     db = Category.DATABASE
@@ -58,11 +69,15 @@ def apply_migrations(dsn: str) -> list[str]:
     from yoyo import get_backend, read_migrations
 
     backend = get_backend(dsn)
-    migrations = read_migrations(str(MIGRATIONS))
-    with backend.lock():
-        pending = backend.to_apply(migrations)
-        backend.apply_migrations(pending)
-    return [migration.id for migration in pending]
+    try:
+        migrations = read_migrations(str(MIGRATIONS))
+        with backend.lock():
+            pending = backend.to_apply(migrations)
+            backend.apply_migrations(pending)
+        return [migration.id for migration in pending]
+    finally:
+        with contextlib.suppress(psycopg2.Error):
+            backend.connection.close()
 
 
 def ensure_roles(dsn: str, settings: Settings) -> None:
@@ -81,9 +96,17 @@ def ensure_roles(dsn: str, settings: Settings) -> None:
     iam_auth = settings.flag(db, "iam_auth")
     password = None if iam_auth else settings.text(db, "app_password")
     with (
-        psycopg2.connect(
-            host=uri.hostname, port=uri.port, dbname=uri.database, user=uri.username, password=uri.password, **uri.args
+        contextlib.closing(
+            psycopg2.connect(
+                host=uri.hostname,
+                port=uri.port,
+                dbname=uri.database,
+                user=uri.username,
+                password=uri.password,
+                **uri.args,
+            )
         ) as connection,
+        connection,  # one transaction: committed on success, rolled back on error
         connection.cursor() as cursor,
     ):
         cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = 'rds_iam'")
@@ -104,7 +127,7 @@ def ensure_roles(dsn: str, settings: Settings) -> None:
             else:
                 if has_rds_iam:
                     cursor.execute(sql.SQL("REVOKE rds_iam FROM {}").format(name))
-                cursor.execute(sql.SQL("ALTER ROLE {} PASSWORD %s").format(name), (password,))
+                cursor.execute(sql.SQL("ALTER ROLE {} PASSWORD %s").format(name), (verifier(password or ""),))
             cursor.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(uri.database), name))
             cursor.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(name))
             cursor.execute(sql.SQL("REVOKE ALL ON orders FROM {}").format(name))

@@ -51,10 +51,12 @@ ROUTES = (
         "GET",
         api_key=True,
         cached=True,
-        cache_key=("querystring.customer_id", "querystring.limit", "querystring.cursor"),
+        # The caller's key is part of every cache key: orders are scoped to the caller, and a response
+        # cached for one key must never be served to another (the cache is shared by the stage).
+        cache_key=("header.x-api-key", "querystring.customer_id", "querystring.limit", "querystring.cursor"),
     ),
     Route("orders", "POST", api_key=True, write=True),
-    Route("orders/{order_id}", "GET", api_key=True, cached=True, cache_key=("path.order_id",)),
+    Route("orders/{order_id}", "GET", api_key=True, cached=True, cache_key=("header.x-api-key", "path.order_id")),
     Route("orders/batch", "POST", api_key=True, write=True),
     Route("orders/async", "POST", api_key=True, write=True),
     Route("{proxy+}", "ANY", api_key=True),

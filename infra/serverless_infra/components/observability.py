@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from contract import slo
+from contract.metrics import DATABASE_CONFIGURATION_ERRORS, DATABASE_WORKLOADS
 from contract.naming import APPLICATION
 from serverless_infra.components.functions import METRICS_NAMESPACE
 from serverless_infra.iam import AccountContext, document
@@ -413,6 +414,19 @@ def alarm_specs(args: ObservabilityArgs) -> list[AlarmSpec]:
                 datapoints_to_alarm=3,
             )
         )
+    for key in DATABASE_WORKLOADS:
+        if key in args.function_names:
+            specs.append(
+                AlarmSpec(
+                    f"db-config-errors-{key}",
+                    f"The {key} function met a database failure no retry fixes (credentials, TLS, configuration)",
+                    METRICS_NAMESPACE,
+                    DATABASE_CONFIGURATION_ERRORS,
+                    {"service": service_name(key)},
+                    0,
+                    period=60,
+                )
+            )
     for key, function_name in args.function_names.items():
         dimensions = {"FunctionName": function_name}
         specs.append(
@@ -558,6 +572,11 @@ def dashboard_body(args: ObservabilityArgs) -> dict[str, Any]:
             y=24,
         ),
         error_budget_widget(args, y=24, x=12),
+        widget(
+            "Database configuration errors",
+            [custom_metric(DATABASE_CONFIGURATION_ERRORS, key) for key in DATABASE_WORKLOADS],
+            y=30,
+        ),
     ]
     return {"widgets": widgets}
 

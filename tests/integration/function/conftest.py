@@ -255,3 +255,14 @@ def sqs_event(bodies: list[str], attributes: list[dict[str, str]] | None = None)
     event = {"Records": records}
     SqsModel.model_validate(event)
     return event
+
+
+def refuse_the_application_password(postgres) -> None:
+    """The application roles' password is no longer the one in SSM; their open sessions are ended."""
+    import psycopg2
+
+    with psycopg2.connect(postgres.dsn()) as connection, connection.cursor() as cursor:
+        for role in ("orders_writer", "orders_reader"):
+            cursor.execute(f"ALTER ROLE {role} PASSWORD %s", ("not-the-one-in-ssm-0123456789",))
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,))
+    connection.close()

@@ -22,7 +22,7 @@ from orders.observability import metrics
 
 from local.context import LambdaContext
 from offline.harness import run_program
-from tests.integration.function.conftest import REGION, api_event, sqs_event
+from tests.integration.function.conftest import REGION, api_event, refuse_the_application_password, sqs_event
 from tests.unit.support import CA_BUNDLE_IN_LAYER, PROJECT_ROOT
 
 FUNCTION_CODE = PROJECT_ROOT / "function" / "orders"
@@ -102,6 +102,12 @@ def emitted(migrated, as_function, monkeypatch, capfd) -> set[Metric]:
         sqs.send_message(QueueUrl=url, MessageBody=body)
     monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", url)
     dlq_analyzer.handler({"source": "aws.events"}, context)
+    # A database failure no retry fixes: the api and the worker count it (the program alarms on it).
+    refuse_the_application_password(migrated)
+    as_function("api")
+    api.handler(api_event("POST", "/orders", body=order_body(5)), context)
+    as_function("worker")
+    worker.handler(sqs_event([message(order_body(6))]), context)
     return emf_metrics(capfd.readouterr().out)
 
 
