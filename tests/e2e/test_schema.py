@@ -1,8 +1,8 @@
 """The saved OpenAPI document against the running API: generated requests get no 5xx and documented responses.
 
 schemathesis reads function/openapi.json and, for every operation, sends requests it generates from
-the document (the coverage phase's boundary and invalid cases, then a few dozen random ones), with
-the API key. Each response must not be a server error, and a response whose status the document
+the document (the coverage phase's boundary and invalid cases, then a few dozen random ones, both
+valid and negative: requests that break the document on purpose), with the API key. Each response must not be a server error, and a response whose status the document
 describes must match the schema it gives there.
 
 Two request-side facts the document states only in words are added to the copy schemathesis reads,
@@ -37,7 +37,7 @@ def document() -> dict:
 CONFIG = schemathesis.Config.from_dict(
     {
         "phases": {"examples": {"enabled": True}, "coverage": {"enabled": True}, "stateful": {"enabled": False}},
-        "generation": {"max-examples": MAX_EXAMPLES, "database": "none"},
+        "generation": {"max-examples": MAX_EXAMPLES, "database": "none", "mode": "all"},
     }
 )
 schema = schemathesis.openapi.from_dict(document(), config=CONFIG)
