@@ -97,8 +97,16 @@ class OrdersService:
         """The caller's order by its id, or by the event id an async create answered with.
 
         Another caller's order is "does not exist" (404), not 403: its existence is not disclosed.
+        A miss on the reader is asked of the writer before it is a 404: a read replica may not yet have
+        the write that created the order, and a GET right after its POST must see it (read your writes).
         """
-        found = self.database.run(Role.READER, lambda c: repository.get_order(c, order_id, caller_id), remaining)
+
+        def lookup(cursor: Any) -> Order | None:
+            return repository.get_order(cursor, order_id, caller_id)
+
+        found = self.database.run(Role.READER, lookup, remaining)
+        if found is None:
+            found = self.database.run(Role.WRITER, lookup, remaining)
         if found is None:
             raise NotFound(f"order {order_id} does not exist")
         return found

@@ -2,8 +2,9 @@
 
 schemathesis reads function/openapi.json and, for every operation, sends requests it generates from
 the document (the coverage phase's boundary and invalid cases, then a few dozen random ones, both
-valid and negative: requests that break the document on purpose), with the API key. Each response must not be a server error, and a response whose status the document
-describes must match the schema it gives there.
+valid and negative: requests that break the document on purpose), with the API key. Each response
+must not be a server error, and a response whose status the document describes must match the
+schema it gives there.
 
 Two request-side facts the document states only in words are added to the copy schemathesis reads,
 so generated orders are mostly valid and the create routes are exercised past validation: the
