@@ -568,7 +568,9 @@ class _Reader:
             usage_plans=tuple(
                 self.usage_plan(record, tuple(plan_keys.get(record.urn, ()))) for record in self.of(USAGE_PLAN)
             ),
-            api_keys=tuple(keys.values()),
+            # Registration order varies (the SDK registers concurrently); the declared first key (the
+            # shortest name, "...-api-key", then "-2", "-3", ...) comes first, as in the stack outputs.
+            api_keys=tuple(sorted(keys.values(), key=lambda name: (len(name), name))),
             gateway_responses=tuple(
                 GatewayResponseBlueprint(
                     response_type=str(self.get(record, "responseType")),

@@ -179,10 +179,11 @@ def test_given_api_key_count_3_then_three_keys_and_the_first_keeps_the_name_exis
     run = run_program(PROJECT_ROOT, "dev", config_overrides={**archive_overrides, "serverless-infra:apiKeyCount": "3"})
     keys = run.of_type(API_KEY)
     assert len(keys) == len(run.of_type(USAGE_PLAN_KEY)) == 3
-    assert keys[0].name == keys[0].inputs["name"] == "serverless-infra-dev-api-key"  # not replaced on upgrade
+    first = run.named(API_KEY, "serverless-infra-dev-api-key")  # its resource name: not replaced on upgrade
+    assert first.inputs["name"] == "serverless-infra-dev-api-key"
     assert len({key.name for key in keys}) == 3
-    (first,) = [output for name, output in run.outputs.items() if name == "apiKeyId"]
-    assert first == keys[0].id  # apiKey/apiKeyId stay the first key's
+    (exported,) = [output for name, output in run.outputs.items() if name == "apiKeyId"]
+    assert exported == first.id  # apiKey/apiKeyId stay the first key's
 
 
 def test_given_api_key_count_0_then_the_program_refuses_naming_the_key(archive_overrides):

@@ -214,3 +214,9 @@ def test_given_a_queue_that_hides_messages_shorter_than_its_consumer_runs_then_t
 
 def test_given_the_unchanged_capture_then_no_deployability_control_refuses_it(dev_run):
     assert dataclasses.is_dataclass(blueprint_of(dev_run))
+
+
+def test_the_declared_first_api_key_comes_first_whatever_order_the_keys_registered_in(dev):
+    """The stack output apiKey is the first key's; the local stack hands out the same one first."""
+    assert dev.api.api_keys[0] == "serverless-infra-dev-api-key"
+    assert dev.api.api_keys[1:] == ("serverless-infra-dev-api-key-2",)
