@@ -225,15 +225,7 @@ def _policy_resources(run: ProgramRun) -> list[Any]:
     from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
     def policy_value(value: Any) -> Any:
-        if _is_unknown(value):
-            return UNKNOWN_STRING_VALUE
-        if isinstance(value, list):
-            return [policy_value(element) for element in value]
-        if isinstance(value, dict):
-            if value.get(SECRET_SIG) is not None:
-                return policy_value(value.get("value"))
-            return {key: policy_value(element) for key, element in value.items()}
-        return value
+        return _unwrapped(value, unknown=UNKNOWN_STRING_VALUE)  # as the SDK hands unknowns to policies
 
     built: dict[str, Any] = {}
     for record in run.resources:
@@ -265,14 +257,19 @@ def _is_unknown(value: Any) -> bool:
 
 def plain(value: Any) -> Any:
     """A registered value with secrets unwrapped and unknowns as None."""
+    return _unwrapped(value, unknown=None)
+
+
+def _unwrapped(value: Any, *, unknown: Any) -> Any:
+    """``value`` with secrets unwrapped, at any depth, and every unknown replaced by ``unknown``."""
     if _is_unknown(value):
-        return None
+        return unknown
     if isinstance(value, list):
-        return [plain(element) for element in value]
+        return [_unwrapped(element, unknown=unknown) for element in value]
     if isinstance(value, dict):
         if value.get(SECRET_SIG) is not None:
-            return plain(value.get("value"))
-        return {key: plain(element) for key, element in value.items()}
+            return _unwrapped(value.get("value"), unknown=unknown)
+        return {key: _unwrapped(element, unknown=unknown) for key, element in value.items()}
     return value
 
 
