@@ -11,10 +11,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import pulumi_policy.policy
 from pulumi_policy import EnforcementLevel, PolicyPack
 
 from policies.pack import PACK_NAME, all_policies
+from policies.stack_decoding import share_stack_decoding
 
+share_stack_decoding(pulumi_policy.policy)
 gc.freeze()
 gc.set_threshold(50_000, 50, 100)
 PolicyPack(name=PACK_NAME, policies=all_policies(), enforcement_level=EnforcementLevel.MANDATORY)

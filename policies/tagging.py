@@ -52,6 +52,30 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
 
 
+_INTERNAL_INIT = re.compile(r"^    def _internal_init\((?P<parameters>__self__,.*?)\):$", re.S | re.M)
+
+
+def _signature_takes_tags(source: str, class_name: str) -> bool | None:
+    """Whether ``class_name``'s ``_internal_init`` in ``source`` takes ``tags``; None when not found so.
+
+    Parses the signature alone: compiling a whole SDK module (thousands of lines of docstrings) costs
+    about 13 ms, which across a stack's resource types was most of the pack's tagging time. None sends
+    the caller to the whole-module parse, so an SDK laid out differently is still read correctly.
+    """
+    start = source.find(f"\nclass {class_name}(")
+    found = _INTERNAL_INIT.search(source, start) if start >= 0 else None
+    next_class = source.find("\nclass ", start + 1)
+    if found is None or (next_class != -1 and found.start() > next_class):
+        return None
+    try:
+        function = ast.parse(f"def _internal_init({found['parameters']}): pass").body[0]
+    except SyntaxError:
+        return None
+    if not isinstance(function, ast.FunctionDef):
+        return None
+    return any(arg.arg == "tags" for arg in function.args.args + function.args.kwonlyargs)
+
+
 @cache
 def taggable(type_token: str) -> bool:
     """Whether the provider SDK's resource class for ``type_token`` takes ``tags``.
@@ -70,7 +94,11 @@ def taggable(type_token: str) -> bool:
     file_name = f"{_snake(type_token.rsplit(':', 2)[1].rsplit('/', 1)[-1])}.py"
     for source in (Path(folder) / file_name for folder in folders):
         if source.is_file():
-            for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            text = source.read_text(encoding="utf-8")
+            takes_tags = _signature_takes_tags(text, class_name)
+            if takes_tags is not None:
+                return takes_tags
+            for node in ast.walk(ast.parse(text)):
                 if isinstance(node, ast.ClassDef) and node.name == class_name:
                     return any(
                         isinstance(item, ast.FunctionDef)

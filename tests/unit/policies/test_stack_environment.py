@@ -193,6 +193,36 @@ def test_given_a_type_whose_provider_class_takes_no_tags_then_no_finding(stack, 
     assert resource_findings(check("required-tags"), type_, {}) == []
 
 
+_SDK_LIKE_SOURCE = """
+class QueueArgs:
+    def __init__(__self__, *, tags=None):
+        pass
+
+class Other(pulumi.CustomResource):
+    def __init__(__self__, tags=None):
+        pass
+
+class Queue(pulumi.CustomResource):
+    def _internal_init(__self__,
+                 resource_name: str,
+                 tags: Optional[Mapping[str, str]] = None,
+                 __props__=None):
+        pass
+"""
+
+
+def test_given_an_sdk_class_signature_when_read_alone_then_tags_decide():
+    assert tagging._signature_takes_tags(_SDK_LIKE_SOURCE, "Queue") is True
+    without_tags = _SDK_LIKE_SOURCE.replace("tags: Optional", "labels: Optional")
+    assert tagging._signature_takes_tags(without_tags, "Queue") is False
+
+
+def test_given_a_class_without_its_own_internal_init_when_read_alone_then_the_whole_module_decides():
+    """Other has no _internal_init of its own: the next class's must not be taken for it (None: full parse)."""
+    assert tagging._signature_takes_tags(_SDK_LIKE_SOURCE, "Other") is None
+    assert tagging._signature_takes_tags(_SDK_LIKE_SOURCE, "Missing") is None
+
+
 def test_taggable_types_are_those_the_programs_transformation_tags():
     """The pack's derivation (source of the SDK class) agrees with the program's (its signature)."""
     import importlib
