@@ -40,6 +40,11 @@ CONSTRAINTS = REPO_ROOT / "constraints.txt"
 TOOLCHAINS = ("pip", "poetry", "uv")
 INCLUDE = re.compile(r"^\s*(?:-r|-c|--requirement|--constraint)[\s=]+(\S+)")
 Progress = Callable[[str], None]
+# Part of every environment's cache key: a change to how environments are built builds them anew.
+# "bytecode": packages are installed with their modules compiled, as pip does by default; uv does
+# not, and where PYTHONDONTWRITEBYTECODE is set (this machine, some CI runners) Python never caches
+# what it compiles, so every pack start compiled its dependencies again (Checkov's: most of a minute).
+BUILD_RECIPE = "bytecode"
 
 
 class EnvironmentBuildError(Exception):
@@ -123,7 +128,7 @@ def environment_python(
     if own is not None:
         return own
     files = dependency_files(directory, toolchain)
-    digest = hashlib.sha256(f"{toolchain}\0{sys.version}\0{' '.join(extra_packages)}".encode())
+    digest = hashlib.sha256(f"{BUILD_RECIPE}\0{toolchain}\0{sys.version}\0{' '.join(extra_packages)}".encode())
     for path in files:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     venv = cache_root() / f"{purpose}-{toolchain}-{digest.hexdigest()[:16]}"
@@ -185,7 +190,7 @@ def _pip_install(venv: Path, arguments: Sequence[str | Path], *, cwd: Path | Non
     """``pip install`` into ``venv`` (through uv's pip interface when uv is on PATH: same result, faster)."""
     uv = shutil.which("uv")
     if uv:
-        _run([uv, "pip", "install", "-q", "--python", _venv_python(venv), *arguments], cwd=cwd)
+        _run([uv, "pip", "install", "-q", "--compile-bytecode", "--python", _venv_python(venv), *arguments], cwd=cwd)
     else:
         _run([_venv_python(venv), "-m", "pip", "install", "-q", *arguments], cwd=cwd)
 
@@ -222,7 +227,7 @@ def _build(toolchain: str, directory: Path, files: list[Path], venv: Path, extra
             if uv is None:
                 raise EnvironmentBuildError("the uv toolchain needs uv on PATH (pip install -c constraints.txt uv)")
             _run(
-                [uv, "sync", "-q", "--python", sys.executable, "--no-install-project"],
+                [uv, "sync", "-q", "--compile-bytecode", "--python", sys.executable, "--no-install-project"],
                 cwd=scratch,
                 env={"UV_PROJECT_ENVIRONMENT": str(venv)},
             )
