@@ -22,6 +22,10 @@ class DatabaseAccess(StrEnum):
     MASTER = "master"  # the RDS-managed master user (schema migrations only)
 
 
+FUNCTION_RESOURCE_TYPE: Final = "function"
+"""The resource type in each function's name: ``serverless-infra-{env}-function-{workload key}`` (contract.naming)."""
+
+
 @dataclass(frozen=True)
 class Workload:
     """One Lambda function of the system."""
@@ -39,6 +43,12 @@ class Workload:
     aws_actions: tuple[str, ...]  # every AWS API action the code calls; IAM grants exactly these
     consumes: str | None = None  # the queue an event source mapping feeds it from: "orders" or "orders-dlq"
 
+    @property
+    def name_suffix(self) -> str:
+        """How its function's name ends in every environment (``-function-api``): the cost model and the
+        tools find a function by it, whatever the environment."""
+        return f"-{FUNCTION_RESOURCE_TYPE}-{self.key}"
+
 
 WORKLOADS: Final[tuple[Workload, ...]] = (
     Workload(
@@ -46,18 +56,18 @@ WORKLOADS: Final[tuple[Workload, ...]] = (
         description="Orders HTTP API behind API Gateway.",
         handler="orders.handlers.api.handler",
         parameter_categories=(Category.DATABASE, Category.API, Category.CACHE),
-        aws_services=("ssm", "sqs"),  # GetParametersByPath; SendMessage (POST /orders/async)
+        aws_services=("ssm", "sqs"),  # GetParameters; SendMessage (POST /orders/async)
         database_access=DatabaseAccess.READ_WRITE,
-        aws_actions=("ssm:GetParametersByPath", "sqs:SendMessage", "rds-db:connect"),
+        aws_actions=("ssm:GetParameters", "sqs:SendMessage", "rds-db:connect"),
     ),
     Workload(
         key="worker",
         description="Consumes the orders queue in batches and inserts orders idempotently.",
         handler="orders.handlers.worker.handler",
         parameter_categories=(Category.DATABASE, Category.CACHE),
-        aws_services=("ssm",),  # GetParametersByPath; the event source mapping polls SQS, not the code
+        aws_services=("ssm",),  # GetParameters; the event source mapping polls SQS, not the code
         database_access=DatabaseAccess.READ_WRITE,
-        aws_actions=("ssm:GetParametersByPath", "rds-db:connect"),
+        aws_actions=("ssm:GetParameters", "rds-db:connect"),
         consumes="orders",
     ),
     Workload(
@@ -76,11 +86,15 @@ WORKLOADS: Final[tuple[Workload, ...]] = (
         description="Applies schema migrations and creates the application roles at deploy time.",
         handler="orders.handlers.migrator.handler",
         parameter_categories=(Category.DATABASE,),
-        aws_services=("ssm", "secretsmanager"),  # GetParametersByPath; GetSecretValue (the master secret)
+        aws_services=("ssm", "secretsmanager"),  # GetParameters; GetSecretValue (the master secret)
         database_access=DatabaseAccess.MASTER,
-        aws_actions=("ssm:GetParametersByPath", "secretsmanager:GetSecretValue"),
+        aws_actions=("ssm:GetParameters", "secretsmanager:GetSecretValue"),
     ),
 )
+
+ALIAS: Final = "live"
+"""The alias of every function: API Gateway, the event source mappings, provisioned concurrency and the
+schedule invoke it, never $LATEST, so a deploy switches traffic to a published version at once."""
 
 QUEUE_CONSUMER_ACTIONS: Final = (
     "sqs:ChangeMessageVisibility",
@@ -118,6 +132,11 @@ def interface_endpoint_services() -> tuple[str, ...]:
     services = {service for workload in WORKLOADS for service in workload.aws_services}
     services |= set(REQUIRED_INTERFACE_ENDPOINT_SERVICES)
     return tuple(sorted(services - set(GATEWAY_ENDPOINT_SERVICES)))
+
+
+APPLICATION_DATABASE_USERS: Final = tuple(w.key for w in WORKLOADS if w.database_access is DatabaseAccess.READ_WRITE)
+"""The workloads that connect to the database as the application, with IAM-authenticated connections as
+the writer and the reader roles (the migrator connects as the master user, at deploy time)."""
 
 
 def workload(key: str) -> Workload:

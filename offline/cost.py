@@ -15,13 +15,14 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from pulumi.runtime import rpc
 
 from contract.parameters import PARAMETERS
+from contract.settings import parse_settings, parse_traffic
 from costmodel.estimate import (
     Estimate,
     Resource,
@@ -35,7 +36,6 @@ from costmodel.estimate import (
 from offline.harness import ProgramError, ProgramRun, run_program
 from offline.project import ProjectError
 
-NAMESPACE = "serverless-infra"
 SENSITIVE_PARAMETERS = frozenset(spec.name for spec in PARAMETERS if spec.sensitive)
 
 
@@ -56,29 +56,8 @@ def resources_of(run: ProgramRun) -> list[Resource]:
 
 
 def profile_of(config: Mapping[str, str]) -> TrafficProfile:
-    """The traffic profile from stack configuration; a bad value names its key."""
-    keys = {
-        "peak_requests_per_minute": "costPeakRequestsPerMinute",
-        "peak_hours_per_day": "costPeakHoursPerDay",
-        "baseline_requests_per_minute": "costBaselineRequestsPerMinute",
-        "api_duration_ms": "costApiDurationMs",
-        "async_share": "costAsyncShare",
-        "log_kb_per_request": "costLogKbPerRequest",
-        "response_kb": "costResponseKb",
-    }
-    values: dict[str, float] = {}
-    for field_name, key in keys.items():
-        raw = config.get(f"{NAMESPACE}:{key}")
-        if raw is None:
-            continue
-        try:
-            values[field_name] = float(raw)
-        except ValueError:
-            raise ValueError(f"{NAMESPACE}:{key}: must be a number, got {raw!r}") from None
-    try:
-        return TrafficProfile(**values)
-    except ValueError as error:
-        raise ValueError(f"{NAMESPACE}:cost*: {error}") from None
+    """The traffic profile from stack configuration (contract.settings parses it); a bad value names its key."""
+    return TrafficProfile(**asdict(parse_traffic(config)))
 
 
 def _with_inputs(
@@ -185,7 +164,8 @@ def render(
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line main() parses, built apart so tests can check the docs' commands against it."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--project", default=".", type=Path)
     parser.add_argument("--stack", default="prod")
@@ -193,12 +173,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--config", action="append", default=[], metavar="KEY=VALUE", help="override a config value for this run"
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     options = parser.parse_args(argv)
     overrides = dict(item.split("=", 1) for item in options.config if "=" in item)
     try:
         run = run_program(options.project, options.stack, config_overrides=overrides, preview=True)
         profile = profile_of(run.config.values)
-        budget = float(run.config.values.get(f"{NAMESPACE}:monthlyBudgetUsd", "500"))
+        budget = float(parse_settings(run.config.values).observability.monthly_budget_usd)
     except (ProjectError, ProgramError, ValueError) as error:
         cause = f" ({error.__cause__})" if error.__cause__ and str(error.__cause__) not in str(error) else ""
         print(f"error: {error}{cause}", file=sys.stderr)

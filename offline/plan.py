@@ -39,7 +39,8 @@ def render(run: ProgramRun) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line main() parses, built apart so tests can check the docs' commands against it."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--project", default=".", type=Path, help="Pulumi project directory")
     parser.add_argument("--stack", default="dev", help="stack name (reads Pulumi.<stack>.yaml)")
@@ -50,6 +51,11 @@ def main(argv: list[str] | None = None) -> int:
         metavar="KEY=VALUE",
         help="override a config value for this run, like `pulumi config set` (repeatable)",
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     options = parser.parse_args(argv)
     overrides = {}
     for item in options.config:

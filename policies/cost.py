@@ -1,27 +1,33 @@
-"""Cost: the monthly budget (mandatory where a budget is set, prod by default) and cost advice
+"""Cost: the monthly budget (mandatory in the environments held to it, prod by default) and cost advice
 (advisory: small database classes outside prod, at most one NAT gateway, Graviton functions).
 
 The budget check prices the resources the stack registers with :mod:`costmodel`, the same model
-``nox -s cost`` prints, so the gate and the itemised estimate always agree. The pack cannot read
-stack configuration, so the budgets and the traffic profile are pack configuration, with
-defaults equal to the project's (``monthlyBudgetUsd`` and the ``cost*`` keys in Pulumi.yaml; a
-unit test keeps them equal).
+``nox -s cost`` prints, under the same figures: the stack's own budget (``monthlyBudgetUsd``, the
+amount its AWS Budget alarms on) and traffic profile (the ``cost*`` keys), read from the stack's
+configuration the engine hands the pack (``PULUMI_CONFIG``) and parsed by :mod:`contract.settings`.
+So every figure has one definition, Pulumi.yaml's default or the stack's value. The pack's own
+configuration only chooses the environments held to their budget and may override the figures
+(``budgetsUsd``, ``trafficProfile``) for a project that declares none.
 
 The check fails closed: a registered resource type the model has no pricing rule for (and no reason
 to be free) fails it, naming the type, rather than counting $0; so does a usage plan or stage
 throttle that would refuse the traffic the estimate prices (the estimate would then price requests
-the stack never serves). The project's own component resources register nothing billable themselves.
+the stack never serves), and a budget or traffic figure that is malformed, or a traffic figure missing
+where a budget is declared. A project that declares no budget (nor the pack one for it) is not checked.
+The project's own component resources register nothing billable themselves.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import fields
+from dataclasses import asdict
 from typing import Any
 
 from pulumi_policy import PolicyResource, Severity
 from pulumi_policy.proxy import UnknownValueError
 
+from contract.naming import APPLICATION, ENVIRONMENTS
+from contract.settings import TRAFFIC_KEYS, parse_budget, parse_traffic
 from costmodel.estimate import Resource as PricedResource
 from costmodel.estimate import TrafficProfile, admission_problems, estimate, max_peak_hours_per_day
 from policies.rules import (
@@ -34,44 +40,65 @@ from policies.rules import (
     environment_of,
     items,
     resource_policy,
+    stack_config,
     stack_policy,
 )
 
 STACK_TYPE = "pulumi:pulumi:Stack"
-DEFAULT_PROFILE = {f.name: getattr(TrafficProfile(), f.name) for f in fields(TrafficProfile)}
+BUDGET_KEY = "monthlyBudgetUsd"
 
 MONTHLY_BUDGET = Control(
     name="monthly-budget",
     concern="cost",
     kind=Kind.BUDGET,
     description=(
-        "The stack's estimated monthly bill (its registered resources priced by costmodel under the "
-        "configured traffic profile) stays within the budget of the stack's environment (its name or "
-        "serverless-infra:environment, never a resource tag). Values unknown during preview are priced as absent."
+        "The stack's estimated monthly bill (its registered resources priced by costmodel under the stack's "
+        f"traffic profile, the {APPLICATION}:cost* keys) stays within the stack's budget ({APPLICATION}:"
+        f"{BUDGET_KEY}, the amount its AWS Budget alarms on), in the environments held to it (the stack's name or "
+        f"{APPLICATION}:environment, never a resource tag). Values unknown during preview are priced as absent."
     ),
     severity=Severity.HIGH,
     remediation=(
         "Run `nox -s cost -- --stack <stack>` for the itemised estimate and its levers; lower provisioned "
-        "concurrency, instance classes or endpoint zones, or agree a higher budget (budgetsUsd)."
+        f"concurrency, instance classes or endpoint zones, or agree a higher budget ({BUDGET_KEY})."
     ),
     resource_types=(STACK_TYPE,),
     config={
+        "environments": {
+            "type": "array",
+            "description": "Environments whose stacks are held to their budget.",
+            "items": {"enum": list(ENVIRONMENTS)},
+            "default": ["prod"],
+        },
         "budgetsUsd": {
             "type": "object",
-            "description": "Monthly budget in USD per environment; environments without one are not checked.",
-            "properties": {env: {"type": "number", "minimum": 0} for env in ("dev", "staging", "prod")},
+            "description": f"Monthly budget in USD per environment, instead of the stack's {BUDGET_KEY} (for a "
+            "project that declares none); an environment given one here is checked.",
+            "properties": {env: {"type": "number", "minimum": 0} for env in ENVIRONMENTS},
             "additionalProperties": False,
-            "default": {"prod": 500},
+            "default": {},
         },
         "trafficProfile": {
             "type": "object",
-            "description": "The load priced (costmodel.TrafficProfile fields); missing fields take the defaults.",
-            "properties": {name: {"type": "number", "minimum": 0} for name in DEFAULT_PROFILE},
+            "description": "costmodel.TrafficProfile fields instead of the stack's cost* keys.",
+            "properties": {name: {"type": "number", "minimum": 0} for name in TRAFFIC_KEYS},
             "additionalProperties": False,
-            "default": DEFAULT_PROFILE,
+            "default": {},
         },
     },
 )
+
+
+def _stack_figures(overrides: Mapping[str, Any]) -> Mapping[str, str]:
+    """The stack's budget and traffic keys from its configuration, with the pack's traffic overrides."""
+    keys = (BUDGET_KEY, *TRAFFIC_KEYS.values())
+    figures = {f"{APPLICATION}:{key}": value for key in keys if (value := stack_config(key)) is not None}
+    return figures | {f"{APPLICATION}:{TRAFFIC_KEYS[name]}": _text(value) for name, value in overrides.items()}
+
+
+def _text(number: Any) -> str:
+    """A pack config number (JSON numbers arrive as floats) as configuration text: 2.0 is "2"."""
+    return str(int(number)) if float(number).is_integer() else str(number)
 
 
 def plain(value: Any) -> Any:
@@ -111,17 +138,28 @@ def _is_component(resource: PolicyResource, project: str) -> bool:
 def _monthly_budget(control: Control, stack: Stack) -> Iterator[tuple[str, str]]:
     environment = environment_of()  # the stack's, never a tag a resource carries
     budgets = control.setting(stack.config, "budgetsUsd")
-    if environment not in budgets:
+    if environment not in budgets and environment not in control.setting(stack.config, "environments"):
         return
-    budget = float(budgets[environment])
-    profile = TrafficProfile(**{**DEFAULT_PROFILE, **control.setting(stack.config, "trafficProfile")})
+    figures = _stack_figures(control.setting(stack.config, "trafficProfile"))
+    if environment not in budgets and f"{APPLICATION}:{BUDGET_KEY}" not in figures:
+        return  # a project that declares no budget (the blueprint always does: Pulumi.yaml's default)
+    anchor = next((r for r in stack.resources if r.resource_type == STACK_TYPE), None) or stack.resources[0]
+    try:
+        budget = float(budgets[environment]) if environment in budgets else float(parse_budget(figures))
+        profile = TrafficProfile(**asdict(parse_traffic(figures)))
+    except ValueError as error:  # a SettingsError names the key; TrafficProfile the field
+        yield (
+            f"the budget cannot be checked: {error} (the stack's configuration; the pack's budgetsUsd and "
+            "trafficProfile can stand in for a project that declares none)",
+            anchor.urn,
+        )
+        return
     project = _project(stack.resources)
     priced = [
         PricedResource(r.resource_type, r.name, plain(r.props))
         for r in stack.resources
         if not _is_component(r, project)
     ]
-    anchor = next((r for r in stack.resources if r.resource_type == STACK_TYPE), None) or stack.resources[0]
     try:
         result = estimate(priced, profile)
     except ValueError as error:  # a resource the price table cannot price: fail closed, saying which

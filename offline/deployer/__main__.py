@@ -22,7 +22,8 @@ from offline.project import ProjectError
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line main() parses, built apart so tests can check the docs' commands against it."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--project", default=".", type=Path, help="Pulumi project directory")
     parser.add_argument("--stack", default="dev", help="stack name (reads Pulumi.<stack>.yaml)")
@@ -35,6 +36,11 @@ def main(argv: list[str] | None = None) -> int:
         metavar="ID",
         help=f"write this 12-digit account ID into the ARNs instead of {ACCOUNT_VARIABLE}",
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     options = parser.parse_args(argv)
     role = "operator" if options.operator else "deployer"
     if options.account_id is not None and not _ACCOUNT_ID.match(options.account_id):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from contract.api import ROUTES, fallback_routes, fixed_path_methods, public_methods
 from contract.naming import environment_of, resource_name
 from contract.parameters import PARAMETERS, Category, category_path, parameters_in, relative_name
 from contract.workloads import WORKLOADS, interface_endpoint_services, readers_of, workload
@@ -71,3 +72,32 @@ def test_only_the_migrator_reads_no_api_or_cache_settings_it_does_not_need():
 def test_an_unknown_workload_is_an_error():
     with pytest.raises(KeyError, match="unknown workload"):
         workload("cron")
+
+
+def test_every_cached_route_declares_what_varies_its_response_and_the_callers_key_first():
+    cached = [route for route in ROUTES if route.cached]
+    assert cached
+    assert all(route.cache_key and route.cache_key[0] == "header.x-api-key" for route in cached)
+
+
+def test_only_the_health_checks_and_their_fallbacks_answer_without_a_key():
+    assert set(public_methods()) == {"GET /health", "GET /health/ready", "ANY /health", "ANY /health/ready"}
+
+
+def test_every_declared_path_gets_a_fallback_asking_for_a_key_as_its_methods_do():
+    fallbacks = {route.path: route.api_key for route in fallback_routes()}
+    declared = {route.path for route in ROUTES if route.method != "ANY"}
+    assert set(fallbacks) == declared
+    assert fallbacks["health"] is False
+    assert fallbacks["orders/{order_id}"] is True
+
+
+def test_the_function_routes_fixed_paths_by_method_and_leaves_templated_ones_to_its_router():
+    methods = fixed_path_methods()
+    assert methods["/orders"] == {"GET", "POST"}
+    assert not [path for path in methods if "{" in path]
+
+
+def test_a_route_names_its_stage_settings_path_with_slashes_escaped():
+    route = next(r for r in ROUTES if r.path == "orders/{order_id}")
+    assert route.method_path == "~1orders~1{order_id}/GET"

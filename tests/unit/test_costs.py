@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -11,7 +12,6 @@ from costmodel.estimate import (
     EMF_METRICS,
     FREE_TYPES,
     Resource,
-    TrafficProfile,
     UnpricedResourceError,
     admission_problems,
     estimate,
@@ -22,7 +22,11 @@ from costmodel.estimate import (
 )
 from offline.cost import main as cost_main
 from offline.cost import profile_of, resources_of
+from offline.project import PulumiProject, load_stack_config
 from tests.unit.support import PROJECT_ROOT
+
+SHIPPED_TRAFFIC = profile_of(load_stack_config(PulumiProject.load(PROJECT_ROOT), "prod").values)
+"""The traffic profile prod prices: Pulumi.yaml's cost* defaults (the prod stack sets none of them)."""
 
 
 def cost_args(archive_overrides, *extra):
@@ -53,7 +57,7 @@ def test_the_estimate_follows_the_registered_resources(prod):
 
 
 def test_sustained_10000_requests_per_minute_cost_about_1450_in_rest_api_requests_alone():
-    monthly = TrafficProfile().sustained(10_000).monthly_requests
+    monthly = SHIPPED_TRAFFIC.sustained(10_000).monthly_requests
     assert rest_api_requests(monthly) == pytest.approx(1450, abs=15)
 
 
@@ -67,17 +71,18 @@ def test_the_highest_sustained_rate_is_where_the_budget_runs_out(prod):
 def test_an_unpriced_instance_class_is_an_error_that_names_it():
     database = Resource("aws:rds/instance:Instance", "db", {"instanceClass": "db.x9.huge", "allocatedStorage": 20})
     with pytest.raises(ValueError, match=r"db\.x9\.huge"):
-        estimate([database], TrafficProfile())
+        estimate([database], SHIPPED_TRAFFIC)
 
 
-def test_a_bad_traffic_value_names_its_key():
-    with pytest.raises(ValueError, match="costAsyncShare"):
-        profile_of({"serverless-infra:costAsyncShare": "lots"})
+def test_a_bad_traffic_value_names_its_key(shipped_configs):
+    config = shipped_configs["prod"].with_overrides({"serverless-infra:costAsyncShare": "lots"})
+    with pytest.raises(ValueError, match="serverless-infra:costAsyncShare"):
+        profile_of(config.values)
 
 
 def test_an_impossible_profile_is_refused():
     with pytest.raises(ValueError, match="peak_hours_per_day"):
-        TrafficProfile(peak_hours_per_day=25)
+        replace(SHIPPED_TRAFFIC, peak_hours_per_day=25)
 
 
 def test_the_cost_command_passes_prod_and_writes_json(archive_overrides, tmp_path, capsys):
@@ -101,16 +106,6 @@ def test_raising_provisioned_concurrency_or_instance_size_breaks_the_budget(arch
     assert "OVER the $500 budget" in capsys.readouterr().out
 
 
-def test_the_packs_budget_and_traffic_profile_default_to_the_projects(runs):
-    """The pack cannot read stack config, so its defaults must be the project's own."""
-    from policies.cost import DEFAULT_PROFILE, MONTHLY_BUDGET
-
-    config = runs["prod"].config.values
-    assert profile_of(config).__dict__ == DEFAULT_PROFILE
-    budget = float(config["serverless-infra:monthlyBudgetUsd"])
-    assert MONTHLY_BUDGET.config["budgetsUsd"]["default"] == {"prod": budget}
-
-
 # --- Each charge, priced from a few resources; expected figures are computed here from the price
 # --- table's numbers (PRICES), never from the model's output.
 
@@ -118,7 +113,7 @@ PRICES = json.loads((PROJECT_ROOT / "costmodel" / "prices-us-east-1.json").read_
 HOURS = PRICES["hours_per_month"]
 SECONDS = HOURS * 3600
 DAYS = HOURS / 24
-QUIET = TrafficProfile(peak_requests_per_minute=0, peak_hours_per_day=0, baseline_requests_per_minute=0)
+QUIET = replace(SHIPPED_TRAFFIC, peak_requests_per_minute=0, peak_hours_per_day=0, baseline_requests_per_minute=0)
 
 
 def lines_of(resources, profile=QUIET, service=None):
@@ -152,7 +147,7 @@ def test_given_an_unknown_resource_type_the_estimate_fails_naming_it():
     unknown = Resource("aws:opensearch/domain:Domain", "search", {})
     # WHEN it is priced THEN the estimate refuses, naming the type (it does not count $0)
     with pytest.raises(UnpricedResourceError, match=r"aws:opensearch/domain:Domain"):
-        estimate([unknown], TrafficProfile())
+        estimate([unknown], SHIPPED_TRAFFIC)
 
 
 def test_every_free_type_says_why_it_costs_nothing():
@@ -265,7 +260,7 @@ def test_worker_traces_are_sampled_per_invocation():
         "esm",
         {"functionName": "s-function-worker:live", "batchSize": 100, "maximumBatchingWindowInSeconds": 1},
     )
-    profile = TrafficProfile().sustained(3600)
+    profile = SHIPPED_TRAFFIC.sustained(3600)
     # WHEN priced THEN 1 trace/s plus 5% of the other 4 invocations/s, less the free 100,000
     traced = SECONDS * (1 + 0.05 * 4)
     expected = (traced - 100_000) / 1e6 * 5.00
@@ -288,7 +283,7 @@ def test_securestring_reads_cost_one_kms_request_per_parameter_per_refresh():
     # WHEN priced THEN (month / 300 s) x 3 decrypts, less the free 20,000, at $0.03 per 10,000
     decrypts = SECONDS / 300 * 3
     expected = (decrypts - 20_000) / 10_000 * 0.03
-    profile = TrafficProfile().sustained(600)
+    profile = SHIPPED_TRAFFIC.sustained(600)
     assert usd(lines_of([worker, *secure, plain_parameter, queue], profile, service="kms")) == pytest.approx(expected)
 
 
@@ -318,7 +313,7 @@ def test_function_to_database_traffic_across_zones_is_billed_both_ways():
     subnets = [Resource("aws:ec2/subnet:Subnet", f"app-{z}", {"availabilityZone": f"us-east-1{z}"}) for z in "abc"]
     function = api_function(vpcConfig={"subnetIds": [f"app-{z}-123" for z in "abc"]})
     database = Resource("aws:rds/instance:Instance", "db", {"instanceClass": "db.m7g.large", "allocatedStorage": 20})
-    profile = TrafficProfile().sustained(3600)
+    profile = SHIPPED_TRAFFIC.sustained(3600)
     # WHEN priced THEN 2/3 of (0.5 KB query + 1 KB response) per request, $0.01/GB each way
     gb = profile.monthly_requests * 1.5 / 1024**2 * 2 / 3
     lines = [line for line in lines_of([*subnets, function, database], profile) if line.resource == "inter-az"]
@@ -332,7 +327,7 @@ def test_backups_beyond_the_provisioned_storage_are_billed():
         "db",
         {"instanceClass": "db.m7g.large", "allocatedStorage": 20, "backupRetentionPeriod": 35},
     )
-    profile = TrafficProfile().sustained(6000)
+    profile = SHIPPED_TRAFFIC.sustained(6000)
     daily_gb = 6000 * 60 * 24 * 0.25 * 2 / 1024**2
     expected = (20 + 35 * daily_gb - 20) * 0.095
     lines = [line for line in lines_of([database], profile, service="rds") if "backups" in line.item]
@@ -342,7 +337,7 @@ def test_backups_beyond_the_provisioned_storage_are_billed():
 def test_a_burstable_instance_above_its_baseline_pays_surplus_credits():
     # GIVEN a db.t4g.micro (2 vCPUs, 10% baseline) and 1,000 requests/s at 2 ms of CPU each
     database = Resource("aws:rds/instance:Instance", "db", {"instanceClass": "db.t4g.micro", "allocatedStorage": 20})
-    profile = TrafficProfile().sustained(60_000)
+    profile = SHIPPED_TRAFFIC.sustained(60_000)
     used = profile.monthly_requests * 0.002 / 3600 + 0.03 * 2 * HOURS
     earned = 0.10 * 2 * HOURS
     lines = [line for line in lines_of([database], profile, service="rds") if "CPU credits" in line.item]
@@ -351,7 +346,7 @@ def test_a_burstable_instance_above_its_baseline_pays_surplus_credits():
 
 def test_a_burstable_instance_within_its_baseline_pays_no_credits():
     database = Resource("aws:rds/instance:Instance", "db", {"instanceClass": "db.t4g.small", "allocatedStorage": 20})
-    lines = [line for line in lines_of([database], TrafficProfile(), service="rds") if "CPU credits" in line.item]
+    lines = [line for line in lines_of([database], SHIPPED_TRAFFIC, service="rds") if "CPU credits" in line.item]
     assert usd(lines) == 0
 
 
@@ -411,7 +406,7 @@ def test_a_sampling_rule_sets_the_api_traces():
         "rule",
         {"reservoirSize": 1, "fixedRate": 0.01, "serviceType": "*", "priority": 100},
     )
-    profile = TrafficProfile().sustained(3600)
+    profile = SHIPPED_TRAFFIC.sustained(3600)
     traced = SECONDS * (1 + 0.01 * 59)
     assert usd(lines_of([function, rule], profile, service="xray")) == pytest.approx((traced - 100_000) / 1e6 * 5.00)
 
@@ -465,7 +460,7 @@ def test_the_slo_alarms_and_the_budget_add_what_they_cost_to_prod(prod):
 def test_the_peak_hours_bound_is_where_the_budget_runs_out():
     # GIVEN a REST API alone, 10,000 req/min peak and 300 off-peak, and a $200 budget
     api = Resource("aws:apigateway/restApi:RestApi", "api", {})
-    profile = TrafficProfile()
+    profile = SHIPPED_TRAFFIC
     hours = max_peak_hours_per_day([api], profile, 200)
     # THEN by hand: requests a month at h peak hours cost 3.50/M; solve for $200
     off_peak_per_day = 300 * 60 * 24
@@ -476,7 +471,7 @@ def test_the_peak_hours_bound_is_where_the_budget_runs_out():
 
 def test_the_peak_hours_bound_is_24_when_a_whole_busy_day_fits():
     api = Resource("aws:apigateway/restApi:RestApi", "api", {})
-    assert max_peak_hours_per_day([api], TrafficProfile(), 10_000) == 24
+    assert max_peak_hours_per_day([api], SHIPPED_TRAFFIC, 10_000) == 24
 
 
 def test_a_usage_plan_quota_below_the_priced_traffic_is_reported():
@@ -484,7 +479,7 @@ def test_a_usage_plan_quota_below_the_priced_traffic_is_reported():
     plan = Resource(
         "aws:apigateway/usagePlan:UsagePlan", "plan", {"quotaSettings": {"limit": 100_000, "period": "DAY"}}
     )
-    problems = admission_problems([plan], TrafficProfile())
+    problems = admission_problems([plan], SHIPPED_TRAFFIC)
     assert len(problems) == 1
     assert "1,596,000" in problems[0]
     assert "apiQuotaPerDay" in problems[0]
@@ -496,7 +491,7 @@ def test_a_quota_that_admits_the_priced_traffic_is_no_problem():
         "plan",
         {"quotaSettings": {"limit": 2_000_000, "period": "DAY"}, "throttleSettings": {"rateLimit": 200}},
     )
-    assert admission_problems([plan], TrafficProfile()) == []
+    assert admission_problems([plan], SHIPPED_TRAFFIC) == []
 
 
 def test_a_stage_rate_limit_below_the_priced_peak_is_reported():
@@ -506,12 +501,12 @@ def test_a_stage_rate_limit_below_the_priced_peak_is_reported():
         "all",
         {"methodPath": "*/*", "settings": {"throttlingRateLimit": 100}},
     )
-    assert any("167 requests/s" in problem for problem in admission_problems([settings], TrafficProfile()))
+    assert any("167 requests/s" in problem for problem in admission_problems([settings], SHIPPED_TRAFFIC))
 
 
 def test_unknown_limits_are_not_problems():
     plan = Resource("aws:apigateway/usagePlan:UsagePlan", "plan", {"quotaSettings": {"limit": None}})
-    assert admission_problems([plan], TrafficProfile()) == []
+    assert admission_problems([plan], SHIPPED_TRAFFIC) == []
 
 
 def test_prod_admits_the_traffic_it_is_priced_for(prod):
@@ -524,3 +519,45 @@ def test_prod_states_how_many_busy_hours_its_budget_allows(prod):
     hours = max_peak_hours_per_day(resources, result.profile, 500)
     assert hours is not None
     assert hours >= result.profile.peak_hours_per_day
+
+
+# --- SnapStart: the cache of the active version and a charge per GB restored
+SNAP = {"snapStart": {"applyOn": "PublishedVersions"}}
+
+
+def _snap_lines(resources, profile):
+    return [line for line in lines_of(resources, profile, "lambda") if "SnapStart" in line.item]
+
+
+def test_given_snap_start_off_then_nothing_is_charged_for_it():
+    assert _snap_lines([api_function()], SHIPPED_TRAFFIC) == []
+
+
+def test_given_snap_start_on_then_its_active_version_is_cached_all_month_per_gb_of_memory():
+    # GIVEN a 512 MB function with SnapStart and no traffic WHEN priced
+    [cache] = [line for line in _snap_lines([api_function(**SNAP)], QUIET) if "cache" in line.item]
+    # THEN the cache bills 0.5 GB for every second of the month
+    assert cache.monthly_usd == pytest.approx(0.5 * SECONDS * PRICES["lambda"]["snapstart_cache_gb_second"])
+
+
+def test_given_a_busy_peak_then_each_new_environment_is_a_restore_per_gb_of_memory():
+    # GIVEN 6,000 req/min for 2 h a day and none otherwise, 50 ms per request (5 busy, at 70% utilisation: 8)
+    profile = replace(
+        SHIPPED_TRAFFIC,
+        peak_requests_per_minute=6000,
+        peak_hours_per_day=2,
+        baseline_requests_per_minute=0,
+        api_duration_ms=50,
+    )
+    [restores] = [line for line in _snap_lines([api_function(**SNAP)], profile) if "restores" in line.item]
+    # THEN the daily growth from 1 to 8 environments, plus each environment replaced every 2 hours, is restored
+    peak_s, quiet_s = 2 * 3600 * DAYS, SECONDS - 2 * 3600 * DAYS
+    expected = (8 - 1) * DAYS + (8 * peak_s + 1 * quiet_s) / (2 * 3600)
+    assert restores.monthly_usd == pytest.approx(expected * 0.5 * PRICES["lambda"]["snapstart_restore_gb"])
+    assert f"{expected:,.0f} restores" in restores.item
+
+
+def test_given_twice_the_memory_then_snap_start_costs_twice_as_much():
+    small = usd(_snap_lines([api_function(**SNAP)], SHIPPED_TRAFFIC))
+    large = usd(_snap_lines([api_function(memorySize=1024, **SNAP)], SHIPPED_TRAFFIC))
+    assert large == pytest.approx(2 * small)
