@@ -1,7 +1,8 @@
 """API Gateway (REST): who may call a method, what the stage logs, what it validates and filters.
 
-Methods, stages and settings are joined through property dependencies (a method's resource, a
-setting's stage), which the engine knows even when the IDs are not. Method paths are rebuilt from
+Methods, integrations, stages and settings are joined through property dependencies (a method's
+resource, an integration's method, a setting's stage), which the engine knows even when the IDs are
+not. Method paths are rebuilt from
 the API resources' path parts, so the public-route allow-list names paths as a reader writes them
 (``GET /health``).
 """
@@ -12,12 +13,14 @@ from collections.abc import Iterator
 
 from pulumi_policy import PolicyResource, Severity
 
-from policies.rules import MISSING, UNKNOWN, Anchors, Check, Control, Kind, Stack, get, stack_policy
+from contract.api import public_methods
+from policies.rules import MISSING, UNKNOWN, Anchors, Check, Control, Kind, Stack, get, items, stack_policy
 
 CONCERN = "api-gateway"
 REST_API = "aws:apigateway/restApi:RestApi"
 API_RESOURCE = "aws:apigateway/resource:Resource"
 METHOD = "aws:apigateway/method:Method"
+INTEGRATION = "aws:apigateway/integration:Integration"
 STAGE = "aws:apigateway/stage:Stage"
 METHOD_SETTINGS = "aws:apigateway/methodSettings:MethodSettings"
 REQUEST_VALIDATOR = "aws:apigateway/requestValidator:RequestValidator"
@@ -25,9 +28,9 @@ WEB_ACL_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "ANY"})
 LOGGING_LEVELS = ("INFO", "ERROR")
 
-# The program's routes without an API key (infra/serverless_infra/components/api.py ROUTES: the health
-# checks, and the ANY fallback it adds on each of their paths to answer 405 in the API's error shape).
-PUBLIC_METHODS = ("GET /health", "GET /health/ready", "ANY /health", "ANY /health/ready")
+# The API's routes without an API key (contract.api: the health checks, and the ANY fallback the program
+# adds on each of their paths to answer 405 in the API's error shape).
+PUBLIC_METHODS = public_methods()
 
 
 def resource_path(stack: Stack, resource: PolicyResource, seen: frozenset[str] = frozenset()) -> str | None:
@@ -200,9 +203,89 @@ def _web_acl(_: Control, stack: Stack) -> Iterator[tuple[str, str]]:
             yield "the stage is not associated with a WAF web ACL", stage.urn
 
 
+# -- cache keys -----------------------------------------------------------------------------------
+CACHE_KEY_PARAMETERS = Control(
+    name="api-cache-key-parameters-declared",
+    concern=CONCERN,
+    kind=Kind.DEPLOYABILITY,
+    description=(
+        "Every cache key parameter of an API integration (cacheKeyParameters) is declared in the requestParameters "
+        "of the integration's method; API Gateway refuses the integration otherwise. Integrations whose method is "
+        "not in the stack are not checked."
+    ),
+    severity=Severity.HIGH,
+    remediation="Add each cache key parameter to the method's request_parameters "
+    "({'method.request.header.x-api-key': False}; True makes it required), or drop it from the integration's "
+    "cache_key_parameters.",
+    resource_types=(INTEGRATION, METHOD),
+    sources=(
+        "https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-caching.html",
+        "https://docs.aws.amazon.com/apigateway/latest/api/API_Integration.html",
+    ),
+)
+
+
+def _resource_of(stack: Stack, resource: PolicyResource) -> str | None:
+    """What a method's or integration's ``resourceId`` names: an API resource (or the API, for its root
+    resource) it was computed from, else the literal id; None when neither is known."""
+    found = stack.resolve(resource, "resourceId", API_RESOURCE) or stack.deps(resource, "resourceId", REST_API)
+    if found:
+        return found[0].urn
+    literal = get(resource.props, "resourceId")
+    return literal if isinstance(literal, str) else None
+
+
+def method_of(stack: Stack, integration: PolicyResource) -> PolicyResource | None:
+    """The method an integration belongs to: the one its httpMethod or resourceId was computed from, else
+    the method with the same verb on the same API resource."""
+    computed_from = stack.deps(integration, "httpMethod", METHOD) or stack.deps(integration, "resourceId", METHOD)
+    if computed_from:
+        return computed_from[0]
+    verb, resource = get(integration.props, "httpMethod"), _resource_of(stack, integration)
+    if not isinstance(verb, str) or resource is None:
+        return None
+    for method in stack.of_type(METHOD):
+        other = get(method.props, "httpMethod")
+        if isinstance(other, str) and other.upper() == verb.upper() and _resource_of(stack, method) == resource:
+            return method
+    return None
+
+
+def _method_label(stack: Stack, method: PolicyResource) -> str:
+    """``GET /orders`` when the method's path is known, else its verb and literal resource id."""
+    literal = get(method.props, "resourceId")
+    if stack.deps(method, "resourceId") or not isinstance(literal, str):
+        return method_route(stack, method) or "its method"
+    return f"the {get(method.props, 'httpMethod')} method of resource {literal}"
+
+
+def _cache_key_parameters(_: Control, stack: Stack) -> Iterator[tuple[str, str]]:
+    for integration in stack.of_type(INTEGRATION):
+        keys = get(integration.props, "cacheKeyParameters")
+        if keys is MISSING:
+            continue
+        method = method_of(stack, integration)
+        if method is None:
+            continue
+        declared = get(method.props, "requestParameters")
+        named = items(keys)
+        if keys is UNKNOWN or declared is UNKNOWN or UNKNOWN in named:
+            yield (
+                "the cache key parameters or the method's requestParameters are not known during preview",
+                integration.urn,
+            )
+            continue
+        route = _method_label(stack, method)
+        parameters = set() if declared is MISSING else set(declared.keys())
+        for key in named:
+            if key not in parameters:
+                yield f"cache key parameter {key} is not declared in the requestParameters of {route}", integration.urn
+
+
 CHECKS: list[Check] = [
     stack_policy(METHOD_AUTHORIZATION, _method_authorization),
     stack_policy(EXECUTION_LOGGING, _execution_logging),
     stack_policy(REQUEST_VALIDATION, _request_validation),
     stack_policy(WEB_ACL, _web_acl),
+    stack_policy(CACHE_KEY_PARAMETERS, _cache_key_parameters),
 ]

@@ -158,6 +158,10 @@ def parse_customer_id(raw: str) -> str:
         raise BadRequest(f"customer_id {error}", [{"field": "customer_id"}]) from None
 
 
+CANONICAL_UUID_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+"""What :func:`parse_order_id` accepts, as the OpenAPI document states it for the path parameter."""
+
+
 def parse_order_id(raw: str) -> uuid.UUID:
     """Only the canonical form (lowercase, hyphenated), so one order has one URL and one cache key."""
     try:

@@ -17,13 +17,17 @@ def to_order(row: dict[str, Any]) -> Order:
     )
 
 
-VISIBLE_TO = "(caller_id = %s OR caller_id IS NULL)"
-"""The orders a caller may see: its own, and those that belong to no caller. Only rows written before
-migration 0002 (and orders queued before the API put the ``caller_id`` attribute on messages) have
-none; backfilling them to their key's id would let this become ``caller_id = %s``."""
+UNASSIGNED_CALLER = "(unassigned)"
+"""The caller of orders whose caller is not known: rows written before migration 0002 (migration 0003
+gives them this value) and queued orders whose message carries no ``caller_id`` attribute. No API key
+id can equal it (key ids are alphanumeric; the API refuses this one besides), so no caller sees them
+until an operator hands them to their key (docs/operations.md, "Orders from before callers")."""
+
+VISIBLE_TO = "caller_id = %s"
+"""The orders a caller may see: its own. Every row has a caller (NOT NULL since migration 0003)."""
 
 
-def insert_order(cursor: Any, order: NewOrder, key: str, caller_id: str | None = None) -> tuple[Order, str, bool]:
+def insert_order(cursor: Any, order: NewOrder, key: str, caller_id: str) -> tuple[Order, str, bool]:
     """Insert unless ``key`` exists. Returns (order, stored fingerprint, created)."""
     cursor.execute(
         f"""
@@ -47,7 +51,7 @@ def insert_batch(
     cursor: Any,
     orders: Sequence[NewOrder],
     keys: Sequence[str],
-    caller_id: str | None = None,
+    caller_id: str,
     fingerprints: Sequence[str] | None = None,
 ) -> list[Order]:
     """All orders in one statement (unnest of column arrays), in the order given; returns those created

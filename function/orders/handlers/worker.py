@@ -74,7 +74,7 @@ class Event:
     message_id: str
     event_id: uuid.UUID
     order: NewOrder
-    caller_id: str | None  # the ``caller_id`` message attribute, when the API put one on the message
+    caller_id: str  # the ``caller_id`` message attribute; repository.UNASSIGNED_CALLER when it has none
 
     @property
     def key(self) -> str:
@@ -150,7 +150,10 @@ def prepare(records: Sequence[SQSRecord], context: LambdaContext) -> dict[str, B
             failures[record.message_id] = error
             continue
         attribute = record.message_attributes["caller_id"]
-        events.append(Event(record.message_id, event_id, order, attribute.string_value if attribute else None))
+        # A message queued without the attribute (by an API from before callers) has no known caller: its
+        # order goes to the reserved caller nobody is, as migration 0003 did with older rows.
+        caller = attribute.string_value if attribute is not None and attribute.string_value else None
+        events.append(Event(record.message_id, event_id, order, caller or repository.UNASSIGNED_CALLER))
     failures.update(insert_events(events, lambda: context.get_remaining_time_in_millis() - RESERVE_MS))
     return failures
 

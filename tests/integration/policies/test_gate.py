@@ -185,6 +185,7 @@ def test_json_is_sorted_and_sarif_validates(synthetic):
         "urn",
         "message",
         "state",
+        "pack",
     }
     jsonschema.Draft4Validator(SCHEMA).validate(run.sarif)
     rule = next(r for r in run.sarif["runs"][0]["tool"]["driver"]["rules"] if r["id"] == "s3-versioning")

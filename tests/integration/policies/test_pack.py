@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
 from pulumi_policy import EnforcementLevel
 
+from offline.gate.analyzer import AnalyzerSession, policies_from_info
 from policies.pack import all_controls
 
+PACK = Path(__file__).resolve().parents[3] / "policies"
 CONTROLS = all_controls()
 # The suppression bookkeeping (policy-suppressions, suppressed-findings) has no fixture case: test_gate covers it.
 CHECKED = [c for c in CONTROLS if c.suppressible]
@@ -41,9 +46,25 @@ def test_breaking_an_advisory_policy_is_reported_without_failing(synthetic, poli
     assert {f["enforcement"] for f in findings} == {"advisory"}
 
 
-def test_every_policy_carries_its_metadata():
+def test_the_pack_tells_the_engine_each_controls_metadata():
+    """GIVEN the pack served as the engine starts it WHEN the engine asks what it enforces (GetAnalyzerInfo)
+    THEN every control is there with its own description, enforcement, severity, remediation, tags and url."""
+    with AnalyzerSession(PACK, deadline=time.monotonic() + 120) as session:
+        advertised = policies_from_info(session.analyzer_info())
+
+    assert set(advertised) == {control.name for control in CONTROLS}
     for control in CONTROLS:
-        assert control.remediation
-        assert control.description
-        assert control.severity
-        assert control.enforcement in (EnforcementLevel.MANDATORY, EnforcementLevel.ADVISORY)
+        policy = advertised[control.name]
+        assert policy.description == control.description
+        assert policy.enforcement == control.enforcement.value
+        assert policy.severity == control.severity.value
+        assert policy.remediation == control.remediation_steps()
+        assert list(policy.tags) == control.tags()
+        assert policy.url == (control.url or "")
+
+
+def test_every_control_says_what_it_checks_and_how_to_fix_a_finding():
+    unexplained = [control.name for control in CONTROLS if not control.description.strip()]
+    without_remedy = [control.name for control in CONTROLS if not control.remediation.strip()]
+
+    assert (unexplained, without_remedy) == ([], [])

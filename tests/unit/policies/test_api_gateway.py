@@ -1,5 +1,5 @@
 """API Gateway: method authorization with a public-route allow-list, execution logging, request
-validation and WAF (the last two advisory)."""
+validation and WAF (the last two advisory), cache key parameters declared on their method."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ AUTH = next(c for c in a.CHECKS if c.control.name == "api-method-authorization")
 LOGGING = next(c for c in a.CHECKS if c.control.name == "api-execution-logging")
 VALIDATION = next(c for c in a.CHECKS if c.control.name == "api-request-validation")
 WAF = next(c for c in a.CHECKS if c.control.name == "api-stage-web-acl")
+CACHE_KEYS = next(c for c in a.CHECKS if c.control.name == "api-cache-key-parameters-declared")
 
 
 def api(resources: Resources, *parts: str):
@@ -31,13 +32,6 @@ def method(resources: Resources, rest, resource, verb: str, **props):
         {"httpMethod": verb, **props},
         deps={"restApi": [rest], "resourceId": [resource]},
     )
-
-
-def test_the_default_allow_list_is_the_programs_public_routes():
-    api_module = pytest.importorskip("serverless_infra.components.api")
-    public = {f"{r.method} /{r.path}" for r in api_module.ROUTES if not r.api_key}
-    public |= {f"ANY /{r.path}" for r in api_module.ROUTES if not r.api_key and r.method != "ANY"}
-    assert public == set(a.PUBLIC_METHODS)
 
 
 @pytest.mark.parametrize(
@@ -166,3 +160,104 @@ def test_given_a_stage_with_a_web_acl_association_then_no_finding(resources, fin
 def test_given_a_stage_without_a_web_acl_then_it_is_reported(resources, findings):
     stage(resources)
     assert findings(WAF, resources) == [("the stage is not associated with a WAF web ACL", "stage")]
+
+
+def integration(resources: Resources, rest, on_method, *keys: str, deps=None, **props):
+    return resources.add(
+        a.INTEGRATION,
+        "integration",
+        {"type": "AWS_PROXY", "cacheKeyParameters": list(keys), **props},
+        deps=deps if deps is not None else {"restApi": [rest], "resourceId": [on_method], "httpMethod": [on_method]},
+    )
+
+
+def test_cache_keys_are_a_mandatory_deployability_control():
+    assert CACHE_KEYS.control.enforcement == EnforcementLevel.MANDATORY
+
+
+def test_given_cache_keys_declared_on_the_method_then_no_finding(resources, findings):
+    rest, orders = api(resources, "orders")
+    get = method(resources, rest, orders, "GET", requestParameters={"method.request.header.x-api-key": False})
+    integration(resources, rest, get, "method.request.header.x-api-key")
+    assert findings(CACHE_KEYS, resources) == []
+
+
+def test_given_an_integration_without_cache_keys_then_no_finding(resources, findings):
+    rest, orders = api(resources, "orders")
+    post = method(resources, rest, orders, "POST")
+    resources.add(a.INTEGRATION, "integration", {"type": "AWS_PROXY"}, deps={"httpMethod": [post]})
+    assert findings(CACHE_KEYS, resources) == []
+
+
+def test_given_a_cache_key_the_method_does_not_declare_then_it_is_refused(resources, findings):
+    rest, orders = api(resources, "orders")
+    get = method(resources, rest, orders, "GET", requestParameters={"method.request.header.x-api-key": False})
+    integration(resources, rest, get, "method.request.header.x-api-key", "method.request.querystring.cursor")
+    assert findings(CACHE_KEYS, resources) == [
+        (
+            "cache key parameter method.request.querystring.cursor is not declared in the requestParameters of "
+            "GET /orders",
+            "integration",
+        )
+    ]
+
+
+def test_given_a_method_without_request_parameters_then_each_cache_key_is_refused(resources, findings):
+    rest, order = api(resources, "orders", "{order_id}")
+    get = method(resources, rest, order, "GET")
+    integration(resources, rest, get, "method.request.path.order_id", "method.request.header.x-api-key")
+    assert [message for message, _ in findings(CACHE_KEYS, resources)] == [
+        "cache key parameter method.request.path.order_id is not declared in the requestParameters of "
+        "GET /orders/{order_id}",
+        "cache key parameter method.request.header.x-api-key is not declared in the requestParameters of "
+        "GET /orders/{order_id}",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("keys", "parameters"),
+    [
+        ([UNKNOWN_STRING], {"method.request.path.order_id": True}),
+        (["method.request.path.order_id"], UNKNOWN_STRING),
+    ],
+)
+def test_given_unknown_cache_keys_or_parameters_then_they_are_not_passed(resources, findings, keys, parameters):
+    rest, order = api(resources, "orders", "{order_id}")
+    get = method(resources, rest, order, "GET", requestParameters=parameters)
+    integration(resources, rest, get, *keys)
+    assert findings(CACHE_KEYS, resources) == [
+        ("the cache key parameters or the method's requestParameters are not known during preview", "integration")
+    ]
+
+
+def test_given_an_integration_naming_its_method_by_literal_resource_and_verb_then_it_is_checked(resources, findings):
+    rest = resources.add(a.REST_API, "api", {})
+    resources.add(
+        a.METHOD,
+        "method-get",
+        {"httpMethod": "GET", "resourceId": "abc123", "requestParameters": {"method.request.path.id": True}},
+        deps={"restApi": [rest]},
+    )
+    resources.add(a.METHOD, "method-post", {"httpMethod": "POST", "resourceId": "abc123"}, deps={"restApi": [rest]})
+    integration(
+        resources,
+        rest,
+        None,
+        "method.request.path.id",
+        "method.request.querystring.page",
+        deps={"restApi": [rest]},
+        resourceId="abc123",
+        httpMethod="get",
+    )
+    assert [message for message, _ in findings(CACHE_KEYS, resources)] == [
+        "cache key parameter method.request.querystring.page is not declared in the requestParameters of the GET "
+        "method of resource abc123"
+    ]
+
+
+def test_given_an_integration_whose_method_is_not_in_the_stack_then_it_is_not_checked(resources, findings):
+    rest = resources.add(a.REST_API, "api", {})
+    integration(
+        resources, rest, None, "method.request.path.id", deps={"restApi": [rest]}, resourceId="xyz", httpMethod="GET"
+    )
+    assert findings(CACHE_KEYS, resources) == []
