@@ -75,11 +75,20 @@ def tagging_transformation(tags: dict[str, str]) -> pulumi.ResourceTransformatio
     """A transformation that gives every taggable resource the required tags and a Name tag.
 
     A resource's own tags win only for Backup (and Name); the other required tags cannot be
-    overridden, so no component can mislabel its environment or owner.
+    overridden, so no component can mislabel its environment or owner. A resource's or component's
+    own ``transformations`` run before this one (the SDK applies a resource's, then its parents', up
+    to the stack's), so they cannot undo it either. Engine-side ``transforms`` would run after it, on
+    the resource and on every child of a component that declares them, so they are refused.
+    https://www.pulumi.com/docs/iac/concepts/options/transforms/
     """
     enforced = {key: value for key, value in tags.items() if key != "Backup"}
 
     def transform(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
+        if args.opts is not None and args.opts.transforms:
+            raise ValueError(
+                f"{args.name} ({args.type_}) declares engine-side transforms, which run after the required "
+                "tags are set and could change them; use the transformations resource option instead"
+            )
         if not isinstance(args.resource, pulumi.CustomResource) or not _accepts_tags(args.type_, type(args.resource)):
             return None
         props: dict[str, Any] = dict(args.props)

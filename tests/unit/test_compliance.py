@@ -8,6 +8,8 @@ import re
 import pytest
 
 from offline.harness import run_program
+from policies.pack import all_controls
+from serverless_infra.components.compliance import rule_specs
 from tests.unit.support import PROJECT_ROOT, as_list, statements
 
 RULE = "aws:cfg/rule:Rule"
@@ -28,12 +30,24 @@ def recorder_run(archive_overrides):
     return run_program(PROJECT_ROOT, "dev", config_overrides=overrides)
 
 
-def test_every_config_rule_names_the_control_it_mirrors(existing_recorder_run):
+def test_every_config_rule_names_a_control_the_policy_pack_has(existing_recorder_run):
+    """GIVEN the deployed rules WHEN each names the control it mirrors THEN the pack has that control."""
+    controls = {control.name for control in all_controls()}
     rules = existing_recorder_run.of_type(RULE)
-    assert len(rules) >= 20
+    assert len(rules) == len(rule_specs(log_retention_days=1, backup_retention_days=1))
     for rule in rules:
-        assert re.fullmatch(r"Mirrors policy-pack control [a-z0-9-]+", rule.inputs["description"]), rule.name
+        mirrored = re.fullmatch(r"Mirrors policy-pack control (\S+)", rule.inputs["description"])
+        assert mirrored, rule.name
+        assert mirrored[1] in controls, (rule.name, mirrored[1])
         assert rule.inputs["source"]["owner"] == "AWS"
+
+
+def test_every_rule_spec_mirrors_a_control_the_policy_pack_has():
+    controls = {control.name for control in all_controls()}
+
+    unknown = {spec.identifier: spec.mirrors for spec in rule_specs(30, 7) if spec.mirrors not in controls}
+
+    assert unknown == {}
 
 
 def test_the_required_tags_rule_checks_the_six_tags(existing_recorder_run):

@@ -23,27 +23,34 @@ import contextlib
 import functools
 import importlib
 import importlib.util
-import inspect
 import io
-import posixpath
 import re
-import shlex
-import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
 
 import pytest
 
 from offline.project import ProjectError, PulumiProject
+from tests.unit.markdown_commands import (
+    Block,
+    Command,
+    Documented,
+    documented,
+    is_placeholder,
+    module_call,
+    nox_call,
+    option_flags,
+    positional_words,
+    pulumi_call,
+    segments,
+    shown,
+    without_assignments,
+)
 from tests.unit.support import PROJECT_ROOT
 
 ROOT = PROJECT_ROOT
 DOCUMENTS: tuple[Path, ...] = (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")))
-SHELL_LANGUAGES = frozenset({"sh", "bash", "shell", "console"})
-OPERATORS = frozenset({"&&", "||", "|", ";", "&"})
-PYTHON = re.compile(r"python(?:3(?:\.\d+)?)?")
 # Modules the docs may run that are tools, not part of this repository.
 EXTERNAL_MODULES = frozenset({"pip", "nox", "venv", "pytest"})
 # A backticked span is taken for a repository path when it has a slash, only path characters, and
@@ -53,9 +60,6 @@ PATH_SPAN = re.compile(r"[A-Za-z0-9_.][\w.\-/]*")
 FILE_SUFFIXES = frozenset(
     {".py", ".md", ".yaml", ".yml", ".txt", ".json", ".toml", ".sql", ".cfg", ".ini", ".sh", ".zip", ".pem"}
 )
-LINK = re.compile(r"\[[^\]\n]*\]\(([^)\s]+)\)")
-FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*([\w+-]*)")
-INLINE_CODE = re.compile(r"(?<!`)`([^`]+)`(?!`)")
 
 # --- what the external CLIs accept ---------------------------------------------------------------
 # The Pulumi and AWS CLIs are not installed here, so their options are data: each entry lists only
@@ -231,287 +235,6 @@ AWS_FLAGS: dict[tuple[str, str], frozenset[str]] = {
 }
 
 
-@dataclass(frozen=True)
-class Command:
-    """One simple command the docs tell a reader to run, with where it was written."""
-
-    document: Path
-    line: int
-    text: str
-    words: tuple[str, ...]
-    cwd: str  # the directory it runs in, relative to the repository root ("." for the root)
-    fenced: bool  # from a shell block (runnable as written) rather than an inline span (may abbreviate)
-
-    def where(self) -> str:
-        return f"{shown(self.document)}:{self.line}: `{self.text}`"
-
-
-def shown(document: Path) -> str:
-    """A document's name in messages: relative to the repository root when it is in it."""
-    return str(document.relative_to(ROOT)) if document.is_relative_to(ROOT) else document.name
-
-
-@dataclass(frozen=True)
-class Documented:
-    """Everything extracted from the docs, parsed once per test worker."""
-
-    commands: tuple[Command, ...]
-    shell_errors: tuple[str, ...]
-    spans: tuple[tuple[Path, int, str], ...]  # inline code spans outside fenced blocks
-    links: tuple[tuple[Path, int, str], ...]  # relative link targets outside fenced blocks
-
-
-# --- reading the docs -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Block:
-    """A fenced code block: its language ("text" when none is given) and its numbered lines."""
-
-    language: str
-    lines: tuple[tuple[int, str], ...]
-
-
-def segments(text: str) -> Iterator[tuple[int, str] | Block]:
-    """A document as prose lines (numbered, 1-based) and fenced blocks, in order."""
-    block: Block | None = None
-    fence = ""
-    for number, line in enumerate(text.splitlines(), start=1):
-        match = FENCE.match(line)
-        if block is None:
-            if match:
-                fence, block = match.group(1), Block(match.group(2).lower() or "text", ())
-            else:
-                yield number, line
-        elif line.strip().startswith(fence) and line.strip().strip(fence[0]) == "":
-            yield block
-            block = None
-        else:
-            block = Block(block.language, (*block.lines, (number, line)))
-    if block is not None:
-        yield block  # an unclosed fence runs to the end of the document, as on GitHub
-
-
-def _logical_lines(lines: Sequence[tuple[int, str]], console: bool) -> Iterator[tuple[int, str]]:
-    """Shell lines with backslash continuations joined, numbered by their first physical line."""
-    pending: list[str] = []
-    start = 0
-    for number, line in lines:
-        if console and not pending:
-            if not line.lstrip().startswith("$ "):
-                continue  # console output, not a command
-            line = line.lstrip()[2:]
-        if not pending:
-            start = number
-        if line.rstrip().endswith("\\"):
-            pending.append(line.rstrip()[:-1])
-            continue
-        pending.append(line)
-        yield start, " ".join(part.strip() for part in pending)
-        pending = []
-    if pending:
-        yield start, " ".join(part.strip() for part in pending)
-
-
-def _substitutions(text: str) -> list[str]:
-    """The commands inside ``$(...)``, nested ones too: they run as well, so they are checked too."""
-    found: list[str] = []
-    index = text.find("$(")
-    while index != -1:
-        depth, end = 0, index + 1
-        while end < len(text):
-            depth += {"(": 1, ")": -1}.get(text[end], 0)
-            if depth == 0:
-                break
-            end += 1
-        inner = text[index + 2 : end]
-        found.append(inner)
-        found += _substitutions(inner)
-        index = text.find("$(", end)
-    return found
-
-
-def _simple_commands(text: str) -> list[list[str]]:
-    """Split a shell line into simple commands (on && || | ; &), as words with quotes removed."""
-    lexer = shlex.shlex(text, posix=True, punctuation_chars="|&;")
-    lexer.whitespace_split = True
-    lexer.commenters = "#"
-    commands: list[list[str]] = [[]]
-    for word in lexer:
-        if word in OPERATORS:
-            commands.append([])
-        else:
-            commands[-1].append(word)
-    return [command for command in commands if command]
-
-
-def _commands_in(document: Path, line: int, text: str, cwd: str, fenced: bool) -> tuple[list[Command], str]:
-    """The commands of one logical line (and of its substitutions), and the directory after it."""
-    commands: list[Command] = []
-    for source in (text, *_substitutions(text)):
-        for words in _simple_commands(source):
-            commands.append(Command(document, line, " ".join(words), tuple(words), cwd, fenced))
-            if source is text and words[0] == "cd" and fenced:
-                target = words[1] if len(words) > 1 else "."
-                cwd = posixpath.normpath(posixpath.join(cwd, target)) if target != "-" else "."
-    return commands, cwd
-
-
-@functools.cache
-def documented(documents: tuple[Path, ...] = DOCUMENTS) -> Documented:
-    """Commands, shell errors, inline code spans and links of the documents, parsed once per worker."""
-    commands: list[Command] = []
-    errors: list[str] = []
-    spans: list[tuple[Path, int, str]] = []
-    links: list[tuple[Path, int, str]] = []
-    for document in documents:
-        for segment in segments(document.read_text(encoding="utf-8")):
-            if isinstance(segment, Block):
-                if segment.language not in SHELL_LANGUAGES:
-                    continue
-                cwd = "."  # every block starts at the repository root, as the guides say
-                for start, text in _logical_lines(segment.lines, console=segment.language == "console"):
-                    try:
-                        found, cwd = _commands_in(document, start, text, cwd, fenced=True)
-                    except ValueError as error:
-                        errors.append(f"{shown(document)}:{start}: `{text}`: {error}")
-                        continue
-                    commands += found
-                continue
-            number, line = segment
-            links += [(document, number, target) for target in LINK.findall(line)]
-        for number, span in _inline_spans(document.read_text(encoding="utf-8")):
-            spans.append((document, number, span))
-            if _program(span.split()):
-                with contextlib.suppress(ValueError):  # prose may abbreviate; only whole commands count
-                    commands += _commands_in(document, number, span, ".", fenced=False)[0]
-    return Documented(tuple(commands), tuple(errors), tuple(spans), tuple(links))
-
-
-def _inline_spans(text: str) -> Iterator[tuple[int, str]]:
-    """Inline code spans of the prose, with the line each starts on. A span may wrap onto the next line of
-    its paragraph (Markdown reads the line break as a space), so spans are found per paragraph."""
-    paragraph: list[tuple[int, str]] = []
-    for segment in [*segments(text), Block("end", ())]:
-        if not isinstance(segment, Block) and segment[1].strip():
-            paragraph.append(segment)
-            continue
-        if paragraph:
-            joined = "\n".join(line for _, line in paragraph)
-            for match in INLINE_CODE.finditer(joined):
-                line = paragraph[0][0] + joined.count("\n", 0, match.start())
-                yield line, " ".join(match.group(1).split())
-        paragraph = []
-
-
-# --- what a command invokes -----------------------------------------------------------------------
-
-
-def _without_assignments(words: Sequence[str]) -> list[str]:
-    """The command proper: leading ``export`` and ``NAME=value`` words set the environment only."""
-    rest = list(words)
-    if rest and rest[0] == "export":
-        rest = rest[1:]
-    while rest and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", rest[0]):
-        rest = rest[1:]
-    return rest
-
-
-def _program(words: Sequence[str]) -> str | None:
-    """ "python", "nox" or "pulumi" when a command runs one of them (the programs the docs drive)."""
-    rest = _without_assignments(words)
-    if not rest:
-        return None
-    name = PurePosixPath(rest[0]).name
-    if PYTHON.fullmatch(name):
-        return "python"
-    return name if name in ("nox", "pulumi") else None
-
-
-def module_call(command: Command) -> tuple[str, list[str]] | None:
-    """(module, its arguments) of ``python -m module ...``, or None."""
-    words = _without_assignments(command.words)
-    if _program(words) != "python" or "-m" not in words:
-        return None
-    index = words.index("-m")
-    return (words[index + 1], words[index + 2 :]) if index + 1 < len(words) else None
-
-
-def nox_call(command: Command) -> tuple[list[str], list[str]] | None:
-    """(sessions, posargs) of ``nox ...`` or ``python -m nox ...``, or None."""
-    words = _without_assignments(command.words)
-    if _program(words) == "nox":
-        arguments = words[1:]
-    else:
-        call = module_call(command)
-        if call is None or call[0] != "nox":
-            return None
-        arguments = call[1]
-    sessions: list[str] = []
-    index = 0
-    while index < len(arguments):
-        word = arguments[index]
-        if word == "--":
-            return sessions, arguments[index + 1 :]
-        index += 1
-        if word in ("-s", "-e", "--session", "--sessions"):
-            while index < len(arguments) and not arguments[index].startswith("-"):
-                sessions.append(arguments[index])
-                index += 1
-    return sessions, []
-
-
-def pulumi_call(command: Command) -> tuple[list[str], str] | None:
-    """(the words after ``pulumi`` without its -C/--cwd option, the project directory), or None."""
-    words = _without_assignments(command.words)
-    if _program(words) != "pulumi":
-        return None
-    rest, cwd = [], command.cwd
-    index = 1
-    while index < len(words):
-        word = words[index]
-        if word in ("-C", "--cwd") and index + 1 < len(words):
-            cwd = posixpath.normpath(posixpath.join(cwd, words[index + 1]))
-            index += 2
-            continue
-        if word.startswith("--cwd="):
-            cwd = posixpath.normpath(posixpath.join(cwd, word.split("=", 1)[1]))
-        else:
-            rest.append(word)
-        index += 1
-    return rest, cwd
-
-
-def _positionals(words: Sequence[str], valued: frozenset[str]) -> list[str]:
-    """Positional words, skipping flags and the values of the flags in ``valued``."""
-    found: list[str] = []
-    index = 0
-    while index < len(words):
-        word = words[index]
-        index += 1
-        if word.startswith("-"):
-            if word in valued:
-                index += 1
-            continue
-        found.append(word)
-    return found
-
-
-def _flags(arguments: Sequence[str]) -> list[str]:
-    """The option strings in a command's arguments; prose writes optional ones as ``[--json FILE]``."""
-    flags = []
-    for word in arguments:
-        word = word.strip("[]")
-        if word != "--" and re.fullmatch(r"--?[A-Za-z][\w-]*(=.*)?", word):
-            flags.append(word.split("=", 1)[0])
-    return flags
-
-
-def _is_placeholder(word: str) -> bool:
-    """``<key>``, ``KEY`` and ``...`` stand for what the reader fills in; there is nothing to check."""
-    return "<" in word or word.isupper() or word.strip(".") == ""
-
-
 # --- what the repository declares -----------------------------------------------------------------
 
 
@@ -562,20 +285,12 @@ def module_file(module: str, cwd: str = ".") -> Path | None:
     return None
 
 
-class _ParserBuilt(Exception):
-    """Raised in place of parsing, to hand back the parser a module's main() built."""
-
-    def __init__(self, parser: argparse.ArgumentParser) -> None:
-        super().__init__(parser.prog)
-        self.parser = parser
-
-
 @functools.cache
 def parser_of(module: str) -> argparse.ArgumentParser | None:
-    """The argparse parser ``python -m module`` uses, built by calling its main() and stopping at parsing.
+    """The parser ``python -m module`` parses its command line with: the module's ``build_parser()``.
 
-    The offline commands build their parser inside main(), so this is the only way to test the real
-    one. None when the module cannot be imported in this virtualenv (it needs other dependencies).
+    None when the module cannot be imported in this virtualenv (it needs other dependencies);
+    test_every_command_line_entry_point_builds_its_parser_in_build_parser sees that every one has it.
     """
     file = module_file(module)
     if file is None:
@@ -585,21 +300,8 @@ def parser_of(module: str) -> argparse.ArgumentParser | None:
         imported = importlib.import_module(entry)
     except ImportError:
         return None
-    main = getattr(imported, "main", None)
-    if main is None:
-        return None
-
-    def stop(self: argparse.ArgumentParser, *_args: object, **_kwargs: object) -> None:
-        raise _ParserBuilt(self)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(argparse.ArgumentParser, "parse_known_args", stop)
-        patch.setattr(sys, "argv", [module])
-        try:
-            main([]) if inspect.signature(main).parameters else main()
-        except _ParserBuilt as built:
-            return built.parser
-    return None
+    build_parser = getattr(imported, "build_parser", None)
+    return build_parser() if callable(build_parser) else None
 
 
 def _declared_in_source(module: str) -> set[str]:
@@ -756,7 +458,7 @@ def session_problems(docs: Documented) -> list[str]:
     for command in docs.commands:
         call = nox_call(command)
         for session in call[0] if call else []:
-            if session not in sessions and not _is_placeholder(session):
+            if session not in sessions and not is_placeholder(session):
                 known = ", ".join(sessions)
                 problems.append(f"{command.where()}: no nox session {session!r} in noxfile.py (it has: {known})")
     return problems
@@ -767,7 +469,7 @@ def module_problems(docs: Documented) -> list[str]:
     problems = []
     for command in docs.commands:
         call = module_call(command)
-        if call is None or call[0] in EXTERNAL_MODULES or _is_placeholder(call[0]):
+        if call is None or call[0] in EXTERNAL_MODULES or is_placeholder(call[0]):
             continue
         if module_file(call[0], command.cwd) is None:
             problems.append(f"{command.where()}: no module {call[0]!r} in {command.cwd}/ of the repository")
@@ -794,7 +496,7 @@ def flag_problems(docs: Documented) -> list[str]:
     problems = []
     for command, module, arguments in _repository_module_calls(docs):
         accepted = accepted_options(module, arguments)
-        for flag in _flags(arguments):
+        for flag in option_flags(arguments):
             if flag not in accepted:
                 problems.append(f"{command.where()}: python -m {module} has no option {flag} ({sorted(accepted)})")
     return problems
@@ -827,13 +529,13 @@ def _config_key(words: Sequence[str]) -> tuple[str, bool] | None:
     """(key, whether --path is given) of ``pulumi config set|get|rm KEY ...``."""
     if len(words) < 3 or words[0] != "config" or words[1] not in ("set", "get", "rm"):
         return None
-    positionals = _positionals(words[2:], frozenset({"--stack", "-s", "--config-file"}))
+    positionals = positional_words(words[2:], frozenset({"--stack", "-s", "--config-file"}))
     return (positionals[0], "--path" in words) if positionals else None
 
 
 def _undeclared(key: str, path: bool, project: PulumiProject | None) -> str | None:
     """Why a config key is not declared, or None when it is (or is a placeholder)."""
-    if _is_placeholder(key):
+    if is_placeholder(key):
         return None
     namespace, separator, name = key.partition(":")
     if not separator:
@@ -872,9 +574,9 @@ def output_problems(docs: Documented) -> list[str]:
         call = pulumi_call(command)
         if not call or call[0][:2] != ["stack", "output"]:
             continue
-        names = _positionals(call[0][2:], frozenset({"--stack", "-s"}))
+        names = positional_words(call[0][2:], frozenset({"--stack", "-s"}))
         exported = exported_outputs(call[1])
-        if names and not _is_placeholder(names[0]) and names[0] not in exported:
+        if names and not is_placeholder(names[0]) and names[0] not in exported:
             problems.append(
                 f"{command.where()}: the program in {call[1]}/ exports no {names[0]!r} ({sorted(exported)})"
             )
@@ -943,12 +645,12 @@ def external_cli_call(command: Command) -> tuple[str, str, list[str], frozenset[
         # an argument (`pulumi login s3://...`).
         subcommand = " ".join(leading[:2] if leading[0] in PULUMI_COMMAND_GROUPS else leading[:1])
         known = PULUMI_FLAGS.get(subcommand)
-        return "pulumi", subcommand, _flags(call[0]), None if known is None else known | PULUMI_GLOBAL_FLAGS
-    words = _without_assignments(command.words)
+        return "pulumi", subcommand, option_flags(call[0]), None if known is None else known | PULUMI_GLOBAL_FLAGS
+    words = without_assignments(command.words)
     if words and PurePosixPath(words[0]).name == "aws":
         service_operation = (words[1], words[2]) if len(words) > 2 else (" ".join(words[1:]), "")
         known = AWS_FLAGS.get(service_operation)
-        flags = _flags(words[1:])
+        flags = option_flags(words[1:])
         return "aws", " ".join(service_operation), flags, None if known is None else known | AWS_GLOBAL_FLAGS
     return None
 
@@ -997,7 +699,7 @@ def all_problems(docs: Documented) -> list[str]:
 
 def test_the_docs_have_commands_to_check() -> None:
     """Guards the extraction: a parser that found nothing would make every other test pass."""
-    commands = documented().commands
+    commands = documented(DOCUMENTS).commands
     assert any(c.document.name == "deployment.md" and c.fenced for c in commands)
     assert any(nox_call(c) for c in commands)
     assert any(pulumi_call(c) for c in commands)
@@ -1006,56 +708,130 @@ def test_the_docs_have_commands_to_check() -> None:
 
 def test_every_shell_block_line_is_valid_shell() -> None:
     """A line the shell cannot split (an unclosed quote) cannot be pasted into a terminal either."""
-    assert not documented().shell_errors, "\n".join(documented().shell_errors)
+    assert not documented(DOCUMENTS).shell_errors, "\n".join(documented(DOCUMENTS).shell_errors)
 
 
 def test_every_nox_session_the_docs_name_exists() -> None:
-    problems = session_problems(documented())
+    problems = session_problems(documented(DOCUMENTS))
     assert not problems, "\n".join(problems)
 
 
 def test_every_python_module_the_docs_run_exists() -> None:
-    problems = module_problems(documented())
+    problems = module_problems(documented(DOCUMENTS))
     assert not problems, "\n".join(problems)
 
 
 def test_every_flag_the_docs_pass_to_a_repository_command_is_declared() -> None:
-    problems = flag_problems(documented())
+    problems = flag_problems(documented(DOCUMENTS))
     assert not problems, "\n".join(problems)
 
 
 def test_every_fenced_repository_command_parses_with_its_real_parser() -> None:
-    problems = parse_problems(documented())
+    problems = parse_problems(documented(DOCUMENTS))
     assert not problems, "\n".join(problems)
 
 
+def test_every_repository_command_the_docs_run_has_its_parser_here() -> None:
+    """The flag and parse checks read each command's build_parser(); one that cannot be built would be skipped."""
+    modules = {module for _, module, _ in _repository_module_calls(documented(DOCUMENTS))}
+
+    unbuilt = sorted(module for module in modules if parser_of(module) is None)
+
+    assert modules
+    assert unbuilt == []
+
+
+CODE_PACKAGES = (
+    "bench",
+    "bootstrap",
+    "contract",
+    "costmodel",
+    "function",
+    "infra",
+    "local",
+    "offline",
+    "ops",
+    "policies",
+)
+
+
+def _parser_problems(file: Path, root: Path = ROOT) -> list[str]:
+    """What keeps a command-line module's parser out of reach: none built by a module-level ``build_parser()``."""
+    tree = ast.parse(file.read_text(encoding="utf-8"))
+    builders = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef) and node.name == "build_parser" and not node.args.args
+    ]
+    inside = {id(node) for builder in builders for node in ast.walk(builder)}
+    constructed = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and ast.unparse(node.func) in ("argparse.ArgumentParser", "ArgumentParser")
+    ]
+    where = file.relative_to(root)
+    if constructed and not builders:
+        return [f"{where}: builds an argparse parser but has no module-level build_parser()"]
+    return [
+        f"{where}:{node.lineno}: builds a parser outside build_parser()"
+        for node in constructed
+        if id(node) not in inside
+    ]
+
+
+def test_every_command_line_entry_point_builds_its_parser_in_build_parser() -> None:
+    """GIVEN the repository's modules WHEN one builds an argparse parser THEN it does so in ``build_parser()``,
+    so the docs' commands are checked against the parser main() really uses."""
+    files = [
+        file
+        for package in CODE_PACKAGES
+        for file in sorted((ROOT / package).rglob("*.py"))
+        if not {"venv", ".venv", "site-packages"} & set(file.relative_to(ROOT).parts)
+    ]
+    entry_points = [file for file in files if "argparse" in file.read_text(encoding="utf-8")]
+
+    problems = [problem for file in entry_points for problem in _parser_problems(file)]
+
+    assert len(entry_points) >= 10
+    assert not problems, "\n".join(problems)
+
+
+def test_given_a_parser_built_inside_main_then_the_entry_point_check_names_it(tmp_path: Path) -> None:
+    module = tmp_path / "tool.py"
+    module.write_text("import argparse\n\ndef main():\n    return argparse.ArgumentParser().parse_args()\n")
+
+    assert _parser_problems(module, tmp_path) == [
+        "tool.py: builds an argparse parser but has no module-level build_parser()"
+    ]
+
+
 def test_every_config_key_the_docs_set_is_declared() -> None:
-    problems = config_key_problems(documented())
+    problems = config_key_problems(documented(DOCUMENTS))
     assert not problems, "\n".join(problems)
 
 
 def test_every_stack_output_the_docs_read_is_exported() -> None:
-    problems = output_problems(documented())
+    problems = output_problems(documented(DOCUMENTS))
     assert not problems, "\n".join(problems)
 
 
 def test_every_policy_pack_the_docs_pass_is_a_pack_directory() -> None:
-    problems = policy_pack_problems(documented())
+    problems = policy_pack_problems(documented(DOCUMENTS))
     assert not problems, "\n".join(problems)
 
 
 def test_every_pulumi_and_aws_flag_is_one_their_references_list() -> None:
-    problems = cli_flag_problems(documented())
+    problems = cli_flag_problems(documented(DOCUMENTS))
     assert not problems, "\n".join(problems)
 
 
 def test_every_repository_path_in_backticks_exists() -> None:
-    problems = path_problems(documented())
+    problems = path_problems(documented(DOCUMENTS))
     assert not problems, "\n".join(problems)
 
 
 def test_every_relative_link_resolves_to_a_file_and_heading() -> None:
-    problems = link_problems(documented())
+    problems = link_problems(documented(DOCUMENTS))
     assert not problems, "\n".join(problems)
 
 

@@ -78,12 +78,14 @@ def test_only_successful_records_are_deleted_and_failures_redrive_to_the_dead_le
             for body in ["ok-1", "ok-2", "ok-3", "fail-1", "ok-4", "ok-5"]:
                 sqs.send_message(QueueUrl=queue.url, MessageBody=body)
             mapping.start()
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 30  # SQS offers no event for an arrival: poll the DLQ's depth
             while time.monotonic() < deadline:
                 dead = sqs.get_queue_attributes(QueueUrl=dlq.url, AttributeNames=["ApproximateNumberOfMessages"])
                 if dead["Attributes"]["ApproximateNumberOfMessages"] == "1":
                     break
                 await asyncio.sleep(0.2)
+            else:
+                raise AssertionError("the failing message did not reach the dead-letter queue in 30 s")
             await mapping.stop()
             left = sqs.get_queue_attributes(QueueUrl=queue.url, AttributeNames=["All"])["Attributes"]
             dead_letters = sqs.receive_message(QueueUrl=dlq.url, MaxNumberOfMessages=10, WaitTimeSeconds=1)

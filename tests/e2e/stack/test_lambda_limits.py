@@ -157,29 +157,24 @@ def test_a_request_over_6_mb_is_refused_before_any_environment_starts():
 def test_an_init_over_the_init_timeout_is_run_again_within_the_invocation_and_the_invocation_succeeds():
     slow = spec("slow_init.handler", init_timeout_s=0.5, timeout_s=5.0, environment={"INIT_SLEEP_S": "1"})
 
-    started = time.monotonic()
     [result] = asyncio.run(_invoke_all(slow, {}))
-    elapsed = time.monotonic() - started
 
     assert result.function_error is None, result.payload
     assert result.cold_start
     assert result.init_retried
-    assert result.json()["init_s"] >= 1.0
-    assert 1.5 <= elapsed < 5.0  # the first init's 0.5 s, then a whole second init
+    assert result.json()["init_s"] >= 1.0  # the second init ran whole, in the process that answered
 
 
 def test_a_retried_init_that_overruns_the_function_timeout_times_the_invocation_out():
-    slow = spec("slow_init.handler", init_timeout_s=0.5, timeout_s=1.0, environment={"INIT_SLEEP_S": "3"})
+    """The init never ends: only the function timeout can answer, so a runtime that waited would not answer at all."""
+    endless = spec("slow_init.handler", init_timeout_s=0.5, timeout_s=1.0, environment={"INIT_SLEEP_S": "3600"})
 
-    started = time.monotonic()
-    [result] = asyncio.run(_invoke_all(slow, {}))
-    elapsed = time.monotonic() - started
+    [result] = asyncio.run(asyncio.wait_for(_invoke_all(endless, {}), timeout=60))
 
     assert result.function_error == "Unhandled"
     assert result.init_retried
     assert result.json()["errorType"] == "Sandbox.Timedout"
     assert "Task timed out after 1.00 seconds" in result.json()["errorMessage"]
-    assert elapsed < 3.0
 
 
 async def _dead_letter_count(sqs, url: str) -> int:

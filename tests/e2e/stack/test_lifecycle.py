@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from stat import S_IMODE
 
@@ -22,6 +21,7 @@ import pytest
 from local.stack import PROJECT_ROOT
 from tests.e2e.stack.support import alive
 from tests.e2e.target import Target
+from tests.process_exit import still_running_after
 
 
 def _descendants(pid: int) -> list[int]:
@@ -92,8 +92,7 @@ def test_ctrl_c_stops_every_process_the_stack_started(tmp_path):
         assert len(started) >= 2  # moto and at least one runtime process
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
-        time.sleep(0.2)
-        assert [pid for pid in started if alive(pid)] == []
+        assert still_running_after(started, timeout_s=30) == []
         assert not endpoint.exists()
     finally:
         if process.poll() is None:

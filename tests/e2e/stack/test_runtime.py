@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import time
+from collections import Counter
 
 import pytest
 
 from local.runtime import FunctionPool, ThrottledError
 from tests.e2e.stack.support import alive, dev_blueprint, spec
+from tests.process_exit import still_running_after
 
 
 def run(coroutine):
@@ -43,18 +44,18 @@ def test_a_handler_runs_through_awslambdaric_with_lambda_context():
 
 
 def test_the_first_invocation_is_cold_and_the_next_ones_warm_in_the_same_process():
+    """How fast a warm round trip is, is measured by ``nox -s bench`` (the warm group), not asserted here."""
+
     async def body(pool):
         first = await pool.invoke({})
-        started = time.monotonic()
         warm = [await pool.invoke({}) for _ in range(20)]
-        return first, warm, (time.monotonic() - started) / len(warm)
+        return first, warm
 
-    first, warm, mean_s = run(_with_pool(spec(), body))
+    first, warm = run(_with_pool(spec(), body))
     assert first.cold_start
     assert not any(result.cold_start for result in warm)
     assert {result.json()["pid"] for result in warm} == {first.json()["pid"]}
     assert [result.json()["invocations"] for result in warm] == list(range(2, 22))
-    assert mean_s < 0.03, f"a warm round trip took {mean_s * 1000:.1f} ms (Nagle/delayed ACK?)"
 
 
 def test_an_unhandled_exception_is_a_function_error_and_the_environment_stays_warm():
@@ -71,22 +72,20 @@ def test_an_unhandled_exception_is_a_function_error_and_the_environment_stays_wa
 def test_the_process_is_killed_at_the_function_timeout_and_the_next_start_is_cold():
     pids = []
 
+    """The handler would sleep an hour: only the timeout can answer, within the test's own deadline."""
+
     async def body(pool):
         first = await pool.invoke({})
         pids.append(first.json()["pid"])
-        started = time.monotonic()
-        timed_out = await pool.invoke({"sleep": 30})
-        elapsed = time.monotonic() - started
-        await asyncio.sleep(0.1)
-        gone = not alive(pids[0])
-        return timed_out, elapsed, gone, await pool.invoke({})
+        timed_out = await asyncio.wait_for(pool.invoke({"sleep": 3600}), timeout=60)
+        running = await asyncio.to_thread(still_running_after, pids, 30)
+        return timed_out, running, await pool.invoke({})
 
-    timed_out, elapsed, gone, after = run(_with_pool(spec(timeout_s=1.0), body))
+    timed_out, running, after = run(_with_pool(spec(timeout_s=1.0), body))
     assert timed_out.function_error == "Unhandled"
     assert timed_out.json()["errorType"] == "Sandbox.Timedout"
     assert "Task timed out after 1.00 seconds" in timed_out.json()["errorMessage"]
-    assert 1.0 <= elapsed < 3.0
-    assert gone
+    assert running == []
     assert after.cold_start
     assert after.json()["pid"] != pids[0]
 
@@ -127,14 +126,13 @@ def test_concurrent_invocations_get_separate_environments_up_to_the_limit():
 
 def test_waiting_invocations_queue_for_a_free_environment_instead_of_throttling():
     async def body(pool):
-        started = time.monotonic()
-        results = await asyncio.gather(*(pool.invoke({"sleep": 0.4}, wait=True) for _ in range(4)))
-        return results, time.monotonic() - started
+        return await asyncio.gather(*(pool.invoke({"sleep": 0.4}, wait=True) for _ in range(4)))
 
-    results, elapsed = run(_with_pool(spec(concurrency=2), body))
-    assert len({result.json()["pid"] for result in results}) == 2
+    results = run(_with_pool(spec(concurrency=2), body))
+    served = Counter(result.json()["pid"] for result in results)
+    assert sorted(served.values()) == [2, 2]  # each of the two environments served a waiting invocation after its own
+    assert sorted(result.json()["invocations"] for result in results) == [1, 1, 2, 2]
     assert sum(result.cold_start for result in results) == 2
-    assert elapsed >= 0.8
 
 
 def test_closing_the_pool_stops_every_runtime_process():

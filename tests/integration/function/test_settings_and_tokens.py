@@ -29,20 +29,35 @@ def test_a_workload_loads_only_its_own_categories(seed_parameters):
         settings.text(Category.DATABASE, "app_password")
 
 
-def test_cached_reads_do_not_call_ssm_again(seed_parameters):
+def _count_get_parameters() -> list[dict]:
+    """The GetParameters requests the SSM client sends (counted on the client, not on a wrapper)."""
+    from orders.config import ssm_provider
+
+    sent: list[dict] = []
+    ssm_provider().client.meta.events.register("before-call.ssm.GetParameters", lambda params, **_: sent.append(params))
+    return sent
+
+
+def test_given_a_loaded_category_when_loaded_again_within_max_age_then_ssm_is_not_called_again(seed_parameters):
     seed_parameters()
-    calls = []
+    sent = _count_get_parameters()
+    source = SettingsSource(categories=(Category.API,))
 
-    def counting_fetch(path, max_age, force):
-        from orders.config import _fetch_from_ssm
-
-        calls.append(path)
-        return _fetch_from_ssm(path, max_age, force)
-
-    source = SettingsSource(categories=(Category.API,), fetch=counting_fetch)
     source.load()
     source.load()
-    assert len(calls) == 2  # the utility is asked each time; its cache answers the second
+
+    assert len(sent) == 1
+
+
+def test_given_a_loaded_category_when_a_load_is_forced_then_ssm_is_called_again(seed_parameters):
+    seed_parameters()
+    sent = _count_get_parameters()
+    source = SettingsSource(categories=(Category.API,))
+
+    source.load()
+    source.load(force=True)
+
+    assert len(sent) == 2
 
 
 def test_ssm_down_after_a_successful_load_keeps_the_last_values(log_output):

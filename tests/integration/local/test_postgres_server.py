@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
 import psycopg2
 import pytest
 import trustme
 
 from local.postgres import PostgresServer
+from tests.process_exit import still_running_after
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +86,13 @@ def test_closing_stops_the_server_and_removes_its_files():
 
 def test_a_server_that_dies_is_started_again_by_start():
     with PostgresServer(database="revived") as running:
-        os.killpg(running.pid, signal.SIGKILL)
-        while running.running:
-            time.sleep(0.01)
+        pid = running.pid
+        os.killpg(pid, signal.SIGKILL)
+        assert still_running_after([pid], timeout_s=30) == []
+        assert not running.running
+
         running.start()
+
+        assert running.running
+        assert running.pid != pid
         psycopg2.connect(running.dsn()).close()
