@@ -24,7 +24,9 @@ from bench.harness import Figure, Report, machine_info, progress, render_table
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results.json"
 
 
-def parse_arguments(argv: list[str] | None, names: list[str]) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line main() parses, built apart so tests can check the docs' commands against it."""
+    names = list(GROUP_NAMES)
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer rounds and shorter loads (about a minute)")
     parser.add_argument(
@@ -36,7 +38,7 @@ def parse_arguments(argv: list[str] | None, names: list[str]) -> argparse.Namesp
         default=os.environ.get("BENCH_FUNCTION_PYTHON", sys.executable),
         help="interpreter the function processes run (the nox session passes a virtualenv holding only the layer)",
     )
-    return parser.parse_args(argv)
+    return parser
 
 
 async def guarded(run: Group, context: Context) -> list[Figure]:
@@ -52,7 +54,7 @@ async def guarded(run: Group, context: Context) -> list[Figure]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    options = parse_arguments(argv, list(GROUP_NAMES))
+    options = build_parser().parse_args(argv)
     groups = registry()
     selected = options.only or list(groups)
     # Absolute, not resolved: the function processes start elsewhere, and a venv's python is a symlink.

@@ -127,13 +127,15 @@ async def running_backend(
             await moto.stop()
 
 
-def insert_order(dsn: str) -> str:
-    """One order written as the master user, for reads to find; returns its id."""
+def insert_order(dsn: str, caller: str) -> str:
+    """One order written as the master user for ``caller`` (an API key's id, as the gateway names it)."""
     with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO orders (order_id, customer_id, amount_minor, currency, idempotency_key, request_fingerprint)"
-            " VALUES (gen_random_uuid(), 'bench-cold', 1999, 'EUR', 'bench:' || gen_random_uuid(), repeat('0', 64))"
-            " RETURNING order_id::text"
+            "INSERT INTO orders"
+            " (order_id, caller_id, customer_id, amount_minor, currency, idempotency_key, request_fingerprint)"
+            " VALUES (gen_random_uuid(), %s, 'bench-cold', 1999, 'EUR', 'bench:' || gen_random_uuid(), repeat('0', 64))"
+            " RETURNING order_id::text",
+            (caller,),
         )
         row = cursor.fetchone()
     connection.close()

@@ -76,8 +76,7 @@ def warm(params: dict[str, Any]) -> dict[str, Any]:
 def ssm(params: dict[str, Any]) -> dict[str, Any]:
     """Parameter reads against moto_server: one bare GetParameter, and the function's own paths."""
     import boto3
-    from aws_lambda_powertools.utilities import parameters
-    from orders.config import SettingsSource
+    from orders.config import SettingsSource, batches
 
     from contract.parameters import Category, category_path
     from contract.workloads import workload
@@ -90,9 +89,8 @@ def ssm(params: dict[str, Any]) -> dict[str, Any]:
         client.get_parameter(Name=f"{path}default_page_size", WithDecryption=True)
 
     def category(force: bool) -> Callable[[], object]:
-        return lambda: parameters.get_parameters(
-            path, max_age=source.max_age, decrypt=True, recursive=False, force_fetch=force
-        )
+        """The API category alone through the function's own fetch: one GetParameters call."""
+        return lambda: source.fetch(source.names(Category.API), source.max_age, force)
 
     uncached: dict[str, Callable[[], object]] = {
         "GetParameter (bare boto3)": bare,
@@ -112,12 +110,17 @@ def ssm(params: dict[str, Any]) -> dict[str, Any]:
     cached_rounds = params["cached_rounds"]
     result["category cached"] = sample_ms(category(False), rounds=cached_rounds, max_s=max_s, warmup=100)
     result["settings cached"] = sample_ms(source.load, rounds=cached_rounds, max_s=max_s, warmup=100)
-    return {"samples_ms": result, "parameters_per_settings_load": len(source.load().as_dict())}
+    calls = len(batches([source.names(category) for category in source.categories]))
+    return {
+        "samples_ms": result,
+        "parameters_per_settings_load": len(source.load().as_dict()),
+        "calls_per_settings_load": calls,
+    }
 
 
 ROW_BY_ROW_SQL = """
-    INSERT INTO orders (order_id, customer_id, amount_minor, currency, idempotency_key, request_fingerprint)
-    VALUES (%s, %s, %s, %s, %s, %s)
+    INSERT INTO orders (order_id, customer_id, amount_minor, currency, idempotency_key, request_fingerprint, caller_id)
+    VALUES (%s, %s, %s, %s, %s, %s, 'bench')
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING order_id, customer_id, amount_minor, currency, status, created_at
 """
@@ -155,7 +158,7 @@ def batch(params: dict[str, Any]) -> dict[str, Any]:
         return [f"bench:{uuid.uuid4()}" for _ in range(size)]
 
     def set_based() -> None:
-        created = database.run(Role.WRITER, lambda cursor: repository.insert_batch(cursor, orders, keys()))
+        created = database.run(Role.WRITER, lambda cursor: repository.insert_batch(cursor, orders, keys(), "bench"))
         if len(created) != size:
             raise RuntimeError(f"the set-based insert created {len(created)} of {size}")
 
@@ -230,10 +233,16 @@ SCENARIOS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 }
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line main() parses, built apart so tests can check the docs' commands against it."""
     parser = argparse.ArgumentParser(prog="python -m bench.inproc")
     parser.add_argument("--params", required=True, help="JSON: {'scenario': ..., and its settings}")
     parser.add_argument("--result", required=True, type=Path)
+    return parser
+
+
+def main() -> None:
+    parser = build_parser()
     options = parser.parse_args()
     params = json.loads(options.params)
     result = SCENARIOS[params["scenario"]](params)

@@ -147,10 +147,16 @@ async def run(params: dict[str, Any]) -> dict[str, Any]:
         return await (latency(client, params) if params["mode"] == "latency" else load(client, params))
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line main() parses, built apart so tests can check the docs' commands against it."""
     parser = argparse.ArgumentParser(prog="python -m bench.loadgen")
     parser.add_argument("--params", required=True, help="JSON: {'mode': 'latency'|'load', 'url', 'api_key', ...}")
     parser.add_argument("--result", required=True, type=Path)
+    return parser
+
+
+def main() -> None:
+    parser = build_parser()
     options = parser.parse_args()
     result = asyncio.run(run(json.loads(options.params)))
     options.result.write_text(json.dumps(result))

@@ -20,15 +20,15 @@ from serverless_infra.account import current_account  # noqa: E402
 from serverless_infra.components.artifacts import Artifacts, ArtifactsArgs  # noqa: E402
 from serverless_infra.iam import KeyUsage, key_policy  # noqa: E402
 from serverless_infra.naming import NOT_BACKED_UP, Namer, tagging_transformation  # noqa: E402
-from serverless_infra.settings import ArtifactSettings, ConfigError, ConfigReader  # noqa: E402
+from serverless_infra.settings import ArtifactSettings, ConfigError, runtime_reader  # noqa: E402
 
 if pulumi.Config("aws").get("region") != REGION:
     raise ConfigError("aws:region", f"is required and must be {REGION}")
-read = ConfigReader(pulumi.get_project())
+read = runtime_reader(pulumi.get_project())
 environment = read.choice("environment", ENVIRONMENTS, str)
 # Principals besides the one running this program that use the backend (e.g. the CI deploy role):
 # they read and write state through S3 with the state key, and call the secrets key directly.
-backend_users = tuple(arn.strip() for arn in (read.config.get("backendUsers") or "").split(",") if arn.strip())
+backend_users = tuple(arn.strip() for arn in (read.get("backendUsers") or "").split(",") if arn.strip())
 for arn in backend_users:
     if not arn.startswith("arn:aws:iam::"):
         raise ConfigError(read.key("backendUsers"), f"{arn!r} is not an IAM role or user ARN")

@@ -75,3 +75,65 @@ https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.h
 
 API_CACHE_CLUSTER_SIZES_GB: Final = ("0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237")
 """The API Gateway stage cache sizes, in GB. https://docs.aws.amazon.com/apigateway/latest/api/API_CreateStage.html"""
+
+# -- Lambda SnapStart -------------------------------------------------------------------------------
+SNAPSTART_DOC: Final = "https://docs.aws.amazon.com/lambda/latest/dg/snapstart.html"
+
+SNAPSTART_MIN_RUNTIME_VERSIONS: Final[dict[str, tuple[int, ...]]] = {"python": (3, 12), "java": (11,), "dotnet": (8,)}
+"""The managed runtimes SnapStart supports: Python 3.12 and later, Java 11 and later, .NET 8 and later (other
+managed runtimes, OS-only runtimes and container images are not). SNAPSTART_DOC, "Supported features and
+limitations"."""
+
+SNAPSTART_MAX_EPHEMERAL_STORAGE_MB: Final = 512
+"""SnapStart does not support provisioned concurrency, Amazon EFS, or ephemeral storage above 512 MB.
+SNAPSTART_DOC, "Supported features and limitations"."""
+
+
+def snap_start_supports_runtime(runtime: str) -> bool:
+    """Whether a Lambda runtime identifier (python3.12, java21, dotnet8, ...) is one SnapStart supports."""
+    for family, minimum in SNAPSTART_MIN_RUNTIME_VERSIONS.items():
+        if runtime.startswith(family):
+            digits = runtime[len(family) :].split(".")
+            if not all(part.isdigit() for part in digits):
+                return False
+            return tuple(int(part) for part in digits) >= minimum
+    return False
+
+
+# -- scaling limits the capacity model (costmodel/capacity.py) meets ---------------------------------
+LAMBDA_SCALING_DOC: Final = "https://docs.aws.amazon.com/lambda/latest/dg/scaling-behavior.html"
+LAMBDA_BURST_ENVIRONMENTS: Final = 1000
+LAMBDA_BURST_WINDOW_S: Final = 10
+"""Each function scales by up to 1,000 new execution environments every 10 seconds (until the account's
+concurrency is reached), whatever the other functions do. LAMBDA_SCALING_DOC, "Concurrency scaling rate"."""
+
+LAMBDA_CONCURRENCY_DOC: Final = "https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html"
+"""Reserved concurrency caps a function and sets aside that much of the account's quota; provisioned
+concurrency keeps initialised environments ready, drawn from the reservation."""
+
+SSM_QUOTAS_DOC: Final = "https://docs.aws.amazon.com/general/latest/gr/ssm.html"
+SSM_DEFAULT_TPS: Final = 40
+"""Parameter Store's default throughput: 40 transactions per second per account and Region, shared by
+GetParameter, GetParameters and GetParametersByPath. SSM_QUOTAS_DOC, "Parameter Store" max throughput."""
+SSM_HIGH_THROUGHPUT_TPS: Final[dict[str, int]] = {
+    "ssm:GetParameter": 10_000,
+    "ssm:GetParameters": 10_000,
+    "ssm:GetParametersByPath": 100,
+}
+"""With higher throughput enabled (the service setting /ssm/parameter-store/high-throughput-enabled, billed per
+API interaction): 10,000 TPS for GetParameter and GetParameters, 100 for GetParametersByPath. SSM_QUOTAS_DOC;
+https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-throughput.html"""
+SSM_HIGH_THROUGHPUT_SETTING: Final = "/ssm/parameter-store/high-throughput-enabled"
+
+API_GATEWAY_THROTTLING_DOC: Final = (
+    "https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html"
+)
+API_GATEWAY_ACCOUNT_RATE: Final = 10_000
+API_GATEWAY_ACCOUNT_BURST: Final = 5_000
+"""API Gateway throttles all of an account's APIs in a Region at 10,000 requests per second with a burst of
+5,000 requests (a token bucket); stage, method and usage-plan limits apply below it, and what exceeds any of
+them is answered 429. API_GATEWAY_THROTTLING_DOC."""
+
+RDS_PROXY_DOC: Final = "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-connections.html"
+"""RDS Proxy multiplexes client connections onto a pool of at most max_connections_percent of the instance's
+max_connections; clients beyond the pool wait for a borrowed connection (up to connection_borrow_timeout)."""

@@ -16,6 +16,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from contract.workloads import workload
+
 PRICE_TABLE = Path(__file__).with_name("prices-us-east-1.json")
 SECONDS_PER_MONTH = 730 * 3600
 DAYS_PER_MONTH = 730 / 24
@@ -32,6 +34,7 @@ DB_IDLE_CPU_SHARE = 0.03  # background CPU of an instance (autovacuum, replicati
 DB_WRITE_SHARE = 0.25  # share of requests that write (sync and async POSTs)
 DB_KB_PER_WRITE = 2.0  # an order row with its indexes and WAL, in KB
 SCHEDULED_INVOCATION_S = 1.0  # a scheduled function (the DLQ analyzer) runs about a second
+ENVIRONMENT_LIFETIME_S = 2 * 3600  # Lambda recycles an environment after a few hours; with SnapStart each is a restore
 CONFIG_CHANGES_PER_RESOURCE_MONTH = 4  # a weekly release touching every resource (an upper bound)
 SECRET_API_CALLS_PER_MONTH = 10_000  # GetSecretValue by the proxy's new connections and the migrator
 FLOW_LOG_FLOWS = 100  # concurrent flows in the VPC (function environments x their connections)
@@ -39,13 +42,18 @@ FLOW_LOG_RECORD_BYTES = 150
 DEFAULT_OBJECT_MB = 50.0  # an uploaded archive whose size the estimate cannot read
 UNKNOWN_SCHEDULE_PER_MINUTE = 1.0  # a schedule whose expression cannot be read: once a minute
 
+# How each function's name ends (contract.workloads): the estimate finds the functions by it.
+API_FUNCTION, WORKER_FUNCTION, DLQ_ANALYZER_FUNCTION, MIGRATOR_FUNCTION = (
+    workload(key).name_suffix for key in ("api", "worker", "dlq-analyzer", "migrator")
+)
+
 # EMF custom metrics each function's code emits (powertools Metrics, default dimension "service"):
 # metric name -> number of dimension sets. tests/unit/test_costs.py checks the names against the
 # handlers, so a new add_metric call cannot go unpriced.
 EMF_METRICS: Mapping[str, Mapping[str, int]] = {
-    "-function-api": {"OrdersCreated": 1, "OrderAmount": 1, "ColdStart": 1},
-    "-function-worker": {"OrdersCreated": 1, "BatchRecordsProcessed": 1, "BatchRecordsFailed": 1, "ColdStart": 1},
-    "-function-dlq-analyzer": {"DlqMessagesByClass": 3, "DlqOldestMessageAgeSeconds": 1},  # one per FailureClass
+    API_FUNCTION: {"OrdersCreated": 1, "OrderAmount": 1, "ColdStart": 1},
+    WORKER_FUNCTION: {"OrdersCreated": 1, "BatchRecordsProcessed": 1, "BatchRecordsFailed": 1, "ColdStart": 1},
+    DLQ_ANALYZER_FUNCTION: {"DlqMessagesByClass": 3, "DlqOldestMessageAgeSeconds": 1},  # one per FailureClass
 }
 
 # AWS Config managed rules: (periodic?, the registered types each evaluates). Periodic rules run
@@ -158,15 +166,16 @@ class Resource:
 
 @dataclass(frozen=True)
 class TrafficProfile:
-    """The load the estimate assumes; every field has a config key (docs/costs.md)."""
+    """The load the estimate assumes; every field has a config key (docs/costs.md), whose default is in
+    Pulumi.yaml: contract.settings parses them (``TrafficProfile(**asdict(settings.traffic))``)."""
 
-    peak_requests_per_minute: float = 10_000
-    peak_hours_per_day: float = 2
-    baseline_requests_per_minute: float = 300
-    api_duration_ms: float = 40
-    async_share: float = 0.1
-    response_kb: float = 1.0
-    log_kb_per_request: float = 1.5
+    peak_requests_per_minute: float
+    peak_hours_per_day: float
+    baseline_requests_per_minute: float
+    api_duration_ms: float
+    async_share: float
+    response_kb: float
+    log_kb_per_request: float
 
     def __post_init__(self) -> None:
         if not 0 <= self.peak_hours_per_day <= 24:
@@ -457,7 +466,7 @@ class _Context:
 
     def api_environments(self) -> list[tuple[float, float]]:
         """(warm API environments, seconds) of the busy and the quiet hours."""
-        api = self.function("-function-api")
+        api = self.function(API_FUNCTION)
         if api is None:
             return []
         floor, ceiling = self.provisioned_bounds()
@@ -498,7 +507,7 @@ class _Context:
             (
                 m
                 for m in self.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
-                if "-function-worker" in str(m.inputs.get("functionName") or "")
+                if WORKER_FUNCTION in str(m.inputs.get("functionName") or "")
             ),
             None,
         )
@@ -519,7 +528,7 @@ class _Context:
         )
 
     def function_subnet_zones(self) -> int:
-        api = self.function("-function-api") or next(iter(self.of_type("aws:lambda/function:Function")), None)
+        api = self.function(API_FUNCTION) or next(iter(self.of_type("aws:lambda/function:Function")), None)
         subnets = list(((api.inputs.get("vpcConfig") or {}).get("subnetIds") or []) if api else [])
         zones = {
             s.inputs.get("availabilityZone")
@@ -531,7 +540,7 @@ class _Context:
 
 def _role(function: Resource) -> str:
     name = str(function.inputs.get("name") or function.name)
-    return next((suffix for suffix in (*EMF_METRICS, "-function-migrator") if name.endswith(suffix)), "")
+    return next((suffix for suffix in (*EMF_METRICS, MIGRATOR_FUNCTION) if name.endswith(suffix)), "")
 
 
 def _architecture(function: Resource) -> str:
@@ -747,7 +756,7 @@ def _function(context: _Context, r: Resource) -> list[Line]:
     prices, profile, role = context.prices, context.profile, _role(r)
     arch, memory = _architecture(r), _memory_gb(r)
     lines: list[Line] = []
-    if role == "-function-api":
+    if role == API_FUNCTION:
         requests = context.requests
         provisioned = bool(context.of_type("aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig"))
         rate_table = prices["lambda"]["provisioned_duration_gb_second" if provisioned else "gb_second"]
@@ -756,7 +765,9 @@ def _function(context: _Context, r: Resource) -> list[Line]:
             Line("lambda", r.name, "requests", requests / 1e6 * prices["lambda"]["requests_per_million"], True)
         )
         lines.append(Line("lambda", r.name, f"{gb_seconds:,.0f} GB-s", gb_seconds * rate_table[arch], True))
-    elif role == "-function-worker" and context.of_type("aws:sqs/queue:Queue"):
+        if snap_start(r):
+            lines += _snap_start(context, r)
+    elif role == WORKER_FUNCTION and context.of_type("aws:sqs/queue:Queue"):
         messages = context.requests * profile.async_share
         invocations = sum(rate * seconds for rate, seconds in context.worker_invocations())
         gb_seconds = messages * WORKER_MS_PER_MESSAGE / 1000 * memory
@@ -766,7 +777,7 @@ def _function(context: _Context, r: Resource) -> list[Line]:
         lines.append(
             Line("lambda", r.name, f"{gb_seconds:,.0f} GB-s", gb_seconds * prices["lambda"]["gb_second"][arch], True)
         )
-    elif role == "-function-dlq-analyzer":
+    elif role == DLQ_ANALYZER_FUNCTION:
         invocations = context.scheduled_per_month()
         if invocations:
             gb_seconds = invocations * SCHEDULED_INVOCATION_S * memory
@@ -789,9 +800,50 @@ def _function(context: _Context, r: Resource) -> list[Line]:
     return lines
 
 
+def snap_start(function: Resource) -> bool:
+    """Whether the function snapshots its published versions (snap_start apply_on PublishedVersions)."""
+    return (function.inputs.get("snapStart") or {}).get("applyOn") == "PublishedVersions"
+
+
+def snapstart_restores_per_month(context: _Context) -> float:
+    """New API environments a month, each resumed from the snapshot: the busy hours' growth once a day, and
+    every environment replaced once per ENVIRONMENT_LIFETIME_S while it is needed."""
+    environments = context.api_environments()
+    if not environments:
+        return 0.0
+    counts = [count for count, _ in environments]
+    growth = (max(counts) - min(counts)) * DAYS_PER_MONTH if context.profile.peak_hours_per_day < 24 else 0.0
+    recycled = sum(count * seconds / ENVIRONMENT_LIFETIME_S for count, seconds in environments)
+    return growth + recycled
+
+
+def _snap_start(context: _Context, r: Resource) -> list[Line]:
+    """SnapStart (Python): the cache, per GB-second of the function's memory for as long as the version the
+    alias points at is active (one version, all month; at least 3 hours), and each restore, per GB restored."""
+    table, memory = context.prices["lambda"], _memory_gb(r)
+    cached_s = max(SECONDS_PER_MONTH, float(table["snapstart_cache_min_seconds"]))
+    restores = snapstart_restores_per_month(context)
+    return [
+        Line(
+            "lambda",
+            r.name,
+            "SnapStart cache (1 active version)",
+            cached_s * memory * table["snapstart_cache_gb_second"],
+            False,
+        ),
+        Line(
+            "lambda",
+            r.name,
+            f"SnapStart {restores:,.0f} restores",
+            restores * memory * table["snapstart_restore_gb"],
+            True,
+        ),
+    ]
+
+
 def _provisioned(context: _Context, r: Resource) -> list[Line]:
     """Provisioned concurrency bills per GB-second while configured, busy or idle."""
-    function = context.function("-function-api")
+    function = context.function(API_FUNCTION)
     if function is None:
         return []
     price = context.prices["lambda"]["provisioned_gb_second"][_architecture(function)]
@@ -892,7 +944,7 @@ def _sqs_lines(context: _Context) -> list[Line]:
         return []
     sqs = context.prices["sqs"]
     polled = len(context.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")) or len(queues)
-    messages = context.requests * context.profile.async_share if context.function("-function-worker") else 0.0
+    messages = context.requests * context.profile.async_share if context.function(WORKER_FUNCTION) else 0.0
     scheduled = 3 * context.scheduled_per_month()  # the analyzer's depth, receive and release on each run
     calls = messages * 3 + LONG_POLLS_PER_QUEUE_MONTH * polled + scheduled
     billable = max(0.0, calls - sqs["free_requests"])
@@ -932,11 +984,11 @@ def _xray_lines(context: _Context) -> list[Line]:
         if (function.inputs.get("tracingConfig") or {}).get("mode") != "Active":
             continue
         role = _role(function)
-        if role == "-function-api":
+        if role == API_FUNCTION:
             count = sampled_traces(context.profile.periods(), *context.api_sampling())
-        elif role == "-function-worker":
+        elif role == WORKER_FUNCTION:
             count = sampled_traces(context.worker_invocations())
-        elif role == "-function-dlq-analyzer":
+        elif role == DLQ_ANALYZER_FUNCTION:
             count = sampled_traces([(context.scheduled_per_month() / SECONDS_PER_MONTH, SECONDS_PER_MONTH)])
         else:
             count = 0.0  # invoked once per deploy
@@ -960,11 +1012,11 @@ def _kms_request_lines(context: _Context) -> list[Line]:
             continue
         max_age = float(variables.get("POWERTOOLS_PARAMETERS_MAX_AGE") or 5)
         role = _role(function)
-        if role == "-function-api":
+        if role == API_FUNCTION:
             warm = sum(envs * seconds for envs, seconds in context.api_environments())
-        elif role == "-function-worker":
+        elif role == WORKER_FUNCTION:
             warm = SECONDS_PER_MONTH if context.requests * context.profile.async_share else 0.0
-        elif role == "-function-dlq-analyzer":
+        elif role == DLQ_ANALYZER_FUNCTION:
             warm = min(SECONDS_PER_MONTH, context.scheduled_per_month() * max(max_age, 1.0))
         else:
             warm = 0.0

@@ -50,7 +50,8 @@ async def serve(options: StackOptions) -> None:
         await stack.stop()
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line main() parses, built apart so tests can check the docs' commands against it."""
     parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
     parser.add_argument("--stack", default="dev", help="stack whose configuration to use (default: dev)")
     parser.add_argument("--port", type=int, default=8000, help="API port on 127.0.0.1 (0: any free port, printed)")
@@ -60,6 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--config", action="append", default=[], metavar="KEY=VALUE", help="override a stack config key"
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65_535:
         parser.error(f"--port {args.port} is not a TCP port (0 to 65535)")

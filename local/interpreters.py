@@ -1,9 +1,9 @@
 """Which Python runs a function, and what that Python can import: Lambda's runtime, locally.
 
-A function declared with ``runtime="python3.12"`` runs on Lambda under CPython 3.12, so locally it
-runs under this machine's 3.12 (pyenv keeps one under ``$(pyenv root)/versions/3.12.*``), never under
-whatever Python started the local stack: code that only works on the tooling's Python must fail
-here as it would on Lambda. A missing interpreter is an error naming it, not a silent fallback.
+A function declared with ``runtime="python3.13"`` runs on Lambda under CPython 3.13, so locally it
+runs under this machine's 3.13 (``offline.pythons`` finds it, under ``$(pyenv root)/versions/3.13.*``),
+never under whatever Python started the local stack: code that only works on the tooling's Python
+must fail here as it would on Lambda. A missing interpreter is an error naming it, not a silent fallback.
 
 What the function can import is laid out as on Lambda
 (https://docs.aws.amazon.com/lambda/latest/dg/packaging-layers.html, "Layer paths for each Lambda
@@ -16,12 +16,14 @@ https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configur
    the AWS SDK, which the layer leaves out because Lambda's runtime ships them
    (``offline.package.RUNTIME_PROVIDED``).
 
-``build/layer.zip`` is built for Lambda's machine: CPython 3.12 on arm64, manylinux wheels
-(``offline.package``). Its compiled modules (pydantic_core, psycopg2, wrapt) cannot load on an
+``build/layer.zip`` is built for Lambda's machine: the runtime's CPython on arm64, manylinux wheels,
+with bytecode (``offline.package``). Its compiled modules (pydantic_core, psycopg2, wrapt) cannot load on an
 x86_64 host. When the archive's wheels do not match this host, the layer is rebuilt for the host's
 architecture and the runtime's Python version from the same requirements (``function/requirements.txt``
 under ``constraints.txt``), with the runtime-provided libraries removed as the packager removes
-them and the archive's non-library files (the CA bundle under ``python/certs/``) copied over. It is
+them, its modules compiled as the packager compiles them (unchecked-hash bytecode, so a cold start
+here, as on Lambda, compiles nothing) and the archive's non-library files (the CA bundle under
+``python/certs/``) copied over. It is
 cached under ``.local/lambda/``, keyed by everything it is built from. Nothing is faked: a build
 that fails raises with the installer's message.
 """
@@ -43,79 +45,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from contract.runtime import LAYER_PYTHON_PATH, RUNTIME_DIR
+from offline.package import compile_tree
+from offline.pythons import InterpreterNotFoundError as InterpreterNotFoundError  # re-exported: callers catch it here
+from offline.pythons import interpreter_candidates as interpreter_candidates
+from offline.pythons import resolve_interpreter as resolve_interpreter
+from offline.pythons import runtime_version as runtime_version
+
 PROJECT_ROOT: Final = Path(__file__).resolve().parent.parent
 CACHE: Final = PROJECT_ROOT / ".local" / "lambda"
 REQUIREMENTS: Final = PROJECT_ROOT / "function" / "requirements.txt"
 CONSTRAINTS: Final = PROJECT_ROOT / "constraints.txt"
 RUNTIME_LIBRARIES: Final = ("awslambdaric", "boto3")  # what /var/runtime holds for the handler
 RUNTIME_PROVIDED: Final = ("boto3", "botocore", "s3transfer", "jmespath")  # as offline.package prunes
-_RUNTIME = re.compile(r"^python(3)\.(\d+)$")
+_BYTECODE: Final = b"unchecked-hash bytecode"  # in the host layer's cache key: older builds had none
 _WHEEL_TAG = re.compile(r"^Tag: (?P<python>cp\d+)-[^-]+-(?P<platform>\S+)$", re.M)
 _ARCHITECTURES: Final = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
 
 
-class InterpreterNotFoundError(RuntimeError):
-    """The runtime's Python is not installed on this machine (the message names it)."""
-
-
 class LayerBuildError(RuntimeError):
     """Installing the libraries for the local layer or runtime directory failed."""
-
-
-def runtime_version(runtime: str) -> tuple[int, int]:
-    """``"python3.12"`` -> ``(3, 12)``; anything else is not a Python runtime Lambda has."""
-    match = _RUNTIME.match(runtime)
-    if match is None:
-        raise ValueError(f"{runtime!r} is not a Lambda Python runtime identifier (python3.x)")
-    return int(match.group(1)), int(match.group(2))
-
-
-def interpreter_candidates(runtime: str, pyenv_root: Path | None = None) -> list[Path]:
-    """Where ``runtime``'s Python may be: pyenv's versions (newest patch first), then ``PATH``."""
-    major, minor = runtime_version(runtime)
-    root = pyenv_root if pyenv_root is not None else Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    versions = root / "versions"
-    found = sorted(
-        versions.glob(f"{major}.{minor}.*/bin/python{major}.{minor}"),
-        key=lambda path: _patch_level(path.parent.parent.name),
-        reverse=True,
-    )
-    on_path = shutil.which(f"python{major}.{minor}")
-    if on_path is not None and "shims" not in Path(on_path).parts:  # a pyenv shim may name no real install
-        found.append(Path(on_path))
-    return found
-
-
-def _patch_level(version: str) -> tuple[int, ...]:
-    return tuple(int(part) if part.isdigit() else -1 for part in version.split("."))
-
-
-def resolve_interpreter(runtime: str | None, pyenv_root: Path | None = None) -> str:
-    """The Python executable for ``runtime``; None keeps the tooling's own (``sys.executable``)."""
-    if runtime is None:
-        return sys.executable
-    major, minor = runtime_version(runtime)
-    for candidate in interpreter_candidates(runtime, pyenv_root):
-        if _reports_version(candidate, (major, minor)):
-            return str(candidate)
-    root = pyenv_root if pyenv_root is not None else Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    raise InterpreterNotFoundError(
-        f"{runtime} is not installed: no {root}/versions/{major}.{minor}.*/bin/python{major}.{minor} and no "
-        f"python{major}.{minor} on PATH (install it, e.g. `pyenv install {major}.{minor}`)"
-    )
-
-
-def _reports_version(executable: Path, version: tuple[int, int]) -> bool:
-    if not os.access(executable, os.X_OK):
-        return False
-    probe = subprocess.run(  # noqa: S603 - a local interpreter path, no shell
-        [str(executable), "-c", "import sys; print(*sys.version_info[:2])"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=30,
-    )
-    return probe.returncode == 0 and tuple(int(part) for part in probe.stdout.split()) == version
 
 
 def host_architecture() -> str:
@@ -245,7 +194,9 @@ def layer(layer_zip: Path, runtime: str, cache: Path = CACHE) -> Path:
         destination = cache / f"layer-{_digest(layer_zip.read_bytes())}"
         _extract(layer_zip, destination)
         return destination
-    key = _digest(layer_zip.read_bytes(), REQUIREMENTS.read_bytes(), CONSTRAINTS.read_bytes(), runtime.encode())
+    key = _digest(
+        layer_zip.read_bytes(), REQUIREMENTS.read_bytes(), CONSTRAINTS.read_bytes(), runtime.encode(), _BYTECODE
+    )
     destination = cache / f"layer-{runtime}-{architecture}-{key}"
     if destination.exists():
         return destination
@@ -254,6 +205,9 @@ def layer(layer_zip: Path, runtime: str, cache: Path = CACHE) -> Path:
     python = resolve_interpreter(runtime)
     _install(python, temporary / "python", ["-r", str(REQUIREMENTS)])
     _prune_runtime_provided(temporary / "python")
+    for cache in [path for path in (temporary / "python").rglob("__pycache__") if path.is_dir()]:
+        shutil.rmtree(cache)  # whatever the installer compiled: the layer's bytecode is the packager's kind
+    compile_tree(temporary / "python", LAYER_PYTHON_PATH, python)
     with zipfile.ZipFile(layer_zip) as archive:
         extras = [name for name in archive.namelist() if name.startswith("python/certs/")]
         archive.extractall(temporary, members=extras)
@@ -262,18 +216,20 @@ def layer(layer_zip: Path, runtime: str, cache: Path = CACHE) -> Path:
 
 
 def runtime_dir(runtime: str, cache: Path = CACHE) -> Path:
-    """``/var/runtime`` for ``runtime``: awslambdaric and the AWS SDK, built for its Python.
+    """``/var/runtime`` for ``runtime``: awslambdaric and the AWS SDK, built for its Python, with bytecode.
 
     (A function without a runtime runs on the tooling's Python, which has them installed already.)
     """
-    key = _digest(CONSTRAINTS.read_bytes(), runtime.encode(), " ".join(RUNTIME_LIBRARIES).encode())
+    key = _digest(CONSTRAINTS.read_bytes(), runtime.encode(), " ".join(RUNTIME_LIBRARIES).encode(), _BYTECODE)
     destination = cache / f"runtime-{runtime}-{host_architecture()}-{key}"
     if destination.exists():
         return destination
     temporary = destination.with_name(f"{destination.name}.tmp-{os.getpid()}")
     shutil.rmtree(temporary, ignore_errors=True)
-    _install(resolve_interpreter(runtime), temporary, list(RUNTIME_LIBRARIES))
+    python = resolve_interpreter(runtime)
+    _install(python, temporary, list(RUNTIME_LIBRARIES))
     shutil.rmtree(temporary / "bin", ignore_errors=True)
+    compile_tree(temporary, RUNTIME_DIR, python)  # Lambda's runtime ships its libraries compiled
     _publish(temporary, destination)
     return destination
 

@@ -1,19 +1,31 @@
 """Build the function and layer archives the program deploys: ``python -m offline.package``.
 
 - ``build/function.zip``: the ``orders`` package and the shared ``contract`` package.
-- ``build/layer.zip``: ``function/requirements.txt`` installed for the Lambda runtime (Python 3.12
-  on arm64, manylinux wheels only) under ``python/``, without the AWS SDK the runtime already has,
-  plus the RDS CA bundle under ``python/certs/`` when one is given, followed by the Amazon Trust
-  Services roots that RDS Proxy's certificates chain to (``offline/certs/``, checked against pinned
-  fingerprints), so ``sslmode=verify-full`` works against an instance and against a proxy alike.
+- ``build/layer.zip``: ``function/requirements.txt`` installed for the Lambda runtime
+  (``contract.runtime.LAMBDA_RUNTIME`` on arm64, manylinux wheels only) under ``python/``, without the
+  AWS SDK the runtime already has, plus the RDS CA bundle under ``python/certs/`` when one is given,
+  followed by the Amazon Trust Services roots that RDS Proxy's certificates chain to (``offline/certs/``,
+  checked against pinned fingerprints), so ``sslmode=verify-full`` works against an instance and
+  against a proxy alike.
 
-Both are reproducible: same inputs, same bytes (sorted entries, fixed timestamps and modes).
+Both carry bytecode, compiled by the interpreter of the runtime's Python version (found by
+``offline.pythons``; packaging stops with one line saying how to install it when it is missing):
+Lambda's code directories are read-only, so without ``.pyc`` files every cold start compiles every
+module it imports. The ``.pyc`` files are unchecked-hash ones (PEP 552): Python loads them without
+comparing them with the source's modification time, which the archive's fixed timestamps would not
+match anyway, and their bytes depend only on the source. Their recorded paths are the ones Lambda
+runs from (``/var/task``, ``/opt/python``), so tracebacks name real files.
+
+Both are reproducible: same inputs, same bytes (sorted entries, fixed timestamps and modes, bytecode
+compiled with a fixed hash seed).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
+import os
 import re
 import shutil
 import ssl
@@ -24,6 +36,9 @@ import urllib.request
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
+
+from contract.runtime import LAMBDA_RUNTIME, LAYER_PYTHON_PATH, TASK_ROOT
+from offline.pythons import InterpreterNotFoundError, resolve_interpreter, runtime_version
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
@@ -46,21 +61,31 @@ https://www.amazontrust.com/repository/. RDS Proxy's TLS certificates come from 
 these, not to the RDS CA: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy.howitworks.html"""
 _PEM = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
 REQUIREMENTS = "function/requirements.txt"
+RUNTIME_VERSION = "{}.{}".format(*runtime_version(LAMBDA_RUNTIME))
 
 
 def _installer(target: Path) -> list[str]:
-    """uv when present (nox's virtualenvs have no pip), else pip: wheels for Lambda's Python 3.12 on arm64."""
+    """uv when present (nox's virtualenvs have no pip), else pip: wheels for Lambda's Python on arm64.
+
+    Neither is asked to compile bytecode (:func:`_installer_environment`): :func:`compile_tree` does,
+    with the runtime's interpreter.
+    """
     uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
     if uv:
         return [
             uv, "pip", "install", "--quiet", "--python-platform", "aarch64-manylinux_2_28",
-            "--python-version", "3.12", "--only-binary", ":all:", "--target", str(target), "-r", REQUIREMENTS,
+            "--python-version", RUNTIME_VERSION, "--only-binary", ":all:", "--target", str(target), "-r", REQUIREMENTS,
         ]  # fmt: skip
     return [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-        "--platform", "manylinux_2_28_aarch64", "--implementation", "cp", "--python-version", "3.12",
+        "--platform", "manylinux_2_28_aarch64", "--implementation", "cp", "--python-version", RUNTIME_VERSION,
         "--only-binary=:all:", "--target", str(target), "-r", REQUIREMENTS,
     ]  # fmt: skip
+
+
+def _installer_environment() -> dict[str, str]:
+    """This environment without ``UV_COMPILE_BYTECODE`` (nox sets it): uv would compile with the wrong Python."""
+    return {name: value for name, value in os.environ.items() if name != "UV_COMPILE_BYTECODE"}
 
 
 class PackagingError(Exception):
@@ -83,25 +108,59 @@ def write_zip(destination: Path, files: Iterable[tuple[str, Path]]) -> str:
 
 def _tree(directory: Path, prefix: str) -> list[tuple[str, Path]]:
     return [
-        (f"{prefix}{path.relative_to(directory).as_posix()}", path)
-        for path in directory.rglob("*")
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo")
+        (f"{prefix}{path.relative_to(directory).as_posix()}", path) for path in directory.rglob("*") if path.is_file()
     ]
 
 
+_NO_BYTECODE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")
+
+
+@functools.cache
+def runtime_python(runtime: str = LAMBDA_RUNTIME) -> str:
+    """The interpreter that compiles the archives' bytecode: the runtime's own minor version, or an error.
+
+    Raises :class:`~offline.pythons.InterpreterNotFoundError`, whose one-line message says how to install it.
+    """
+    return resolve_interpreter(runtime)
+
+
+def compile_tree(directory: Path, recorded_as: str, python: str | None = None) -> None:
+    """Compile every module under ``directory`` to unchecked-hash ``.pyc`` files next to it (``__pycache__``).
+
+    ``recorded_as`` is the directory's path on Lambda, which the bytecode records as its source file.
+    A fixed hash seed keeps the bytes of set constants (whose order follows string hashes) stable.
+    https://docs.python.org/3/library/compileall.html, https://peps.python.org/pep-0552/
+    """
+    command = [
+        python or runtime_python(), "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash",
+        "-d", recorded_as, str(directory),
+    ]  # fmt: skip
+    environment = {**os.environ, "PYTHONHASHSEED": "0"}
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env=environment)  # noqa: S603
+    if result.returncode != 0:
+        output = (result.stdout + result.stderr).strip()[-2000:]
+        raise PackagingError(f"compiling {directory.name}/ with {command[0]} failed:\n{output}")
+
+
 def build_function(destination: Path = FUNCTION_ZIP) -> str:
-    return write_zip(
-        destination, _tree(ROOT / "function" / "orders", "orders/") + _tree(ROOT / "contract", "contract/")
-    )
+    with tempfile.TemporaryDirectory(prefix="function-") as work:
+        task = Path(work)
+        for package_dir in (ROOT / "function" / "orders", ROOT / "contract"):
+            shutil.copytree(package_dir, task / package_dir.name, ignore=_NO_BYTECODE)
+        compile_tree(task, TASK_ROOT)
+        return write_zip(destination, _tree(task, ""))
 
 
 def build_layer(destination: Path = LAYER_ZIP, ca_bundle: Path | None = None) -> str:
     with tempfile.TemporaryDirectory(prefix="layer-") as work:
         target = Path(work) / "python"
-        result = subprocess.run(_installer(target), capture_output=True, text=True, check=False, cwd=ROOT)  # noqa: S603
+        result = subprocess.run(  # noqa: S603 - our own command line
+            _installer(target), capture_output=True, text=True, check=False, cwd=ROOT, env=_installer_environment()
+        )
         if result.returncode != 0:
             raise PackagingError(f"installing the layer's libraries failed:\n{result.stderr.strip()[-2000:]}")
         prune_installed(target)
+        compile_tree(target, LAYER_PYTHON_PATH)
         if ca_bundle is not None:
             certs = target / "certs"
             certs.mkdir()
@@ -143,12 +202,15 @@ def prune_installed(target: Path) -> None:
     """Remove what an install leaves that the layer must not carry.
 
     The installer's lock file; the libraries the runtime already has; each distribution's RECORD
-    and INSTALLER (install paths and tool names); and ``bin/``, the console scripts, whose shebang
+    and INSTALLER (install paths and tool names); ``bin/``, the console scripts, whose shebang
     names the building machine's interpreter: nothing runs them on Lambda, and they made the
-    archive's bytes depend on where it was built.
+    archive's bytes depend on where it was built; and any bytecode an installer wrote, which
+    :func:`compile_tree` writes again with the runtime's interpreter.
     """
     (target / ".lock").unlink(missing_ok=True)
     shutil.rmtree(target / "bin", ignore_errors=True)
+    for cache in [path for path in target.rglob("__pycache__") if path.is_dir()]:
+        shutil.rmtree(cache)
     for name in RUNTIME_PROVIDED:
         for path in target.glob(f"{name}*"):
             shutil.rmtree(path) if path.is_dir() else path.unlink()
@@ -170,7 +232,8 @@ def fetch_ca_bundle(url: str, sha256: str, destination: Path) -> Path:
     return destination
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line main() parses, built apart so tests can check the docs' commands against it."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rds-ca-bundle", type=Path, help="PEM file to ship as the RDS CA bundle")
     parser.add_argument("--fetch-rds-ca", metavar="URL", help="download the RDS CA bundle (needs --rds-ca-sha256)")
@@ -179,6 +242,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--if-missing", action="store_true", help="build only when an archive is missing (as on a fresh clone)"
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     options = parser.parse_args(argv)
     wanted = (FUNCTION_ZIP,) if options.function_only else (FUNCTION_ZIP, LAYER_ZIP)
     if options.if_missing and all(archive.exists() for archive in wanted):
@@ -192,13 +260,14 @@ def main(argv: list[str] | None = None) -> int:
             if not options.rds_ca_sha256:
                 raise PackagingError("--fetch-rds-ca needs --rds-ca-sha256: an unpinned CA bundle is not trusted")
             bundle = fetch_ca_bundle(options.fetch_rds_ca, options.rds_ca_sha256, BUILD / CA_BUNDLE_NAME)
+        runtime_python()  # a missing interpreter stops the build before anything is written
         print(f"function.zip  sha256 {build_function(FUNCTION_ZIP)}")
         if not options.function_only:
-            print("layer.zip     installing function/requirements.txt for python3.12 arm64 ...", flush=True)
+            print(f"layer.zip     installing function/requirements.txt for {LAMBDA_RUNTIME} arm64 ...", flush=True)
             print(f"layer.zip     sha256 {build_layer(LAYER_ZIP, ca_bundle=bundle)}")
             if bundle is None:
                 print("note: the layer has no RDS CA bundle; pass --rds-ca-bundle for a deployable build")
-    except (PackagingError, OSError) as error:
+    except (PackagingError, InterpreterNotFoundError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

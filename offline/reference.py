@@ -135,11 +135,17 @@ def _cell(value: object, *, emphasise: bool = False) -> str:
     return f"**`{text}`**" if emphasise else f"`{text}`"
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line main() parses, built apart so tests can check the docs' commands against it."""
     parser = argparse.ArgumentParser(description=__doc__)
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--write", action="store_true", help="regenerate the documents")
     mode.add_argument("--check", action="store_true", help="exit 1 if a document is stale")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     options = parser.parse_args(argv)
     stale = []
     for path, text in expected_documents().items():

@@ -489,6 +489,74 @@ def _provisioned_within_reserved(_: Control, stack: Stack) -> Iterator[tuple[str
             yield f"{prop} {wanted:g} exceeds the reserved concurrency {reserved:g} of {function.name}", resource.urn
 
 
+# -- Lambda SnapStart ----------------------------------------------------------------------------
+SNAP_START_COMPATIBLE = _control(
+    "lambda-snap-start-compatible",
+    "A function with SnapStart (snap_start apply_on PublishedVersions) runs a managed runtime SnapStart supports "
+    "(Python 3.12 or later, Java 11 or later, .NET 8 or later; no container image), has no provisioned "
+    "concurrency on any of its versions or aliases, mounts no EFS file system and has at most "
+    f"{limits.SNAPSTART_MAX_EPHEMERAL_STORAGE_MB} MB of ephemeral storage: Lambda refuses SnapStart otherwise.",
+    "Turn SnapStart off (snapStart: false) where the function needs provisioned concurrency, EFS or more than "
+    f"{limits.SNAPSTART_MAX_EPHEMERAL_STORAGE_MB} MB of /tmp, or keep it and drop those (provisionedConcurrencyMin "
+    "and provisionedConcurrencyMax 0); run python3.12 or later.",
+    (FUNCTION, PROVISIONED_CONCURRENCY, SCALING_TARGET),
+    limits.SNAPSTART_DOC,
+    "https://docs.aws.amazon.com/lambda/latest/api/API_SnapStart.html",
+    "https://github.com/hashicorp/terraform-provider-aws/blob/main/website/docs/r/lambda_function.html.markdown",
+)
+
+
+def _provisioned_functions(stack: Stack) -> dict[str, PolicyResource]:
+    """Provisioned concurrency configurations and autoscaling targets, by the URN of the function they warm."""
+    found: dict[str, PolicyResource] = {}
+    for config in stack.of_type(PROVISIONED_CONCURRENCY):
+        function = function_of(stack, config)
+        if function is not None:
+            found.setdefault(function.urn, config)
+    for target in stack.of_type(SCALING_TARGET):
+        if get(target.props, "scalableDimension") != "lambda:function:ProvisionedConcurrency":
+            continue
+        function = _scaling_target_function(stack, target)
+        if function is not None:
+            found.setdefault(function.urn, target)
+    return found
+
+
+def _snap_start_problems(function: PolicyResource, provisioned: PolicyResource | None) -> Iterator[str]:
+    runtime = get(function.props, "runtime")
+    if runtime is UNKNOWN:
+        yield "its runtime is not known during preview"
+    elif runtime is MISSING:
+        yield "it has no managed runtime (a container image): SnapStart supports managed runtimes only"
+    elif not limits.snap_start_supports_runtime(str(runtime)):
+        yield f"its runtime {runtime} is not one SnapStart supports (python3.12+, java11+, dotnet8+)"
+    if provisioned is not None:
+        yield f"{provisioned.name} gives it provisioned concurrency"
+    file_systems = get(function.props, "fileSystemConfig")
+    if file_systems is UNKNOWN:
+        yield "whether it mounts an EFS file system is not known during preview"
+    elif file_systems is not MISSING:
+        yield "it mounts an EFS file system (fileSystemConfig)"
+    storage = _number(get(function.props, "ephemeralStorage", "size"), limits.SNAPSTART_MAX_EPHEMERAL_STORAGE_MB)
+    if isinstance(storage, _Unknown):
+        yield "its ephemeral storage size is not known during preview"
+    elif storage > limits.SNAPSTART_MAX_EPHEMERAL_STORAGE_MB:
+        yield f"its ephemeral storage is {storage:g} MB (SnapStart allows {limits.SNAPSTART_MAX_EPHEMERAL_STORAGE_MB})"
+
+
+def _snap_start_compatible(_: Control, stack: Stack) -> Iterator[tuple[str, str]]:
+    provisioned = _provisioned_functions(stack)
+    for function in stack.of_type(FUNCTION):
+        apply_on = get(function.props, "snapStart", "applyOn")
+        if apply_on is UNKNOWN:
+            yield "whether SnapStart is on (snapStart.applyOn) is not known during preview", function.urn
+            continue
+        if apply_on != "PublishedVersions":
+            continue
+        for problem in _snap_start_problems(function, provisioned.get(function.urn)):
+            yield f"SnapStart is on for {function.name} but {problem}", function.urn
+
+
 # -- API Gateway ---------------------------------------------------------------------------------
 METHOD_SETTINGS_PATH = _control(
     "api-method-settings-path",
@@ -605,6 +673,7 @@ CHECKS = (
     stack_policy(CONNECTION_BUDGET, _connection_budget),
     stack_policy(UNRESERVED_CONCURRENCY, _unreserved_concurrency),
     stack_policy(PROVISIONED_WITHIN_RESERVED, _provisioned_within_reserved),
+    stack_policy(SNAP_START_COMPATIBLE, _snap_start_compatible),
     stack_policy(METHOD_SETTINGS_PATH, _method_settings_path),
     stack_policy(CONFIG_RULES_NEED_RECORDER, _config_rules_need_recorder),
 )

@@ -93,6 +93,17 @@ def render() -> str:
         "dependencies, which are known too; where a rule depends on an unknown value, a mandatory policy "
         "reports it (fail closed) rather than pass it. The shipped stacks pass in both modes.",
         "",
+        "With the second pack, `policies-checkov/` (Checkov's AWS Terraform checks on the same resources; "
+        "what runs on each type is in docs/checkov-coverage.md): `pulumi preview --policy-pack policies "
+        "--policy-pack-config main.json --policy-pack policies-checkov --policy-pack-config "
+        "policies-checkov/policy-config.prod.json`, each config file going with the pack before it (an empty "
+        "`{}` file for a pack without one). The gate takes the same options in the same pairing "
+        "(`--policy-pack-config ''` for none; `{stack}` in a path is the stack) and writes both packs' findings "
+        "in one report, each finding naming its pack; `nox -s preview` runs both packs unless it is given "
+        "packs or configs of its own. Checkov checks are advisory unless the config lists them under "
+        "`checkov.mandatory`; their suppressions are this pack's (`checkov.suppressions`, with the check id), "
+        "and an expired or unused one fails `policy-suppressions` here.",
+        "",
     ]
     sections = [(module.__name__.rsplit(".", 1)[-1], module.CHECKS) for module in CONCERNS]
     for concern, checks in [*sections, ("governance", governance.CHECKS)]:
@@ -161,9 +172,15 @@ def _deployability_table(controls: list[Control]) -> list[str]:
     return [*lines, ""]
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line main() parses, built apart so tests can check the docs' commands against it."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--check", action="store_true", help="exit 1 if docs/policies.md is stale")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     options = parser.parse_args(argv)
     text = render()
     if options.check:

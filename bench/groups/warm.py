@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.backend import running_backend
-from bench.groups import WARM, Context
+from bench.groups import ACCOUNT_LIMITS, WARM, Context
 from bench.harness import Figure, latency_figure, progress
 from bench.processes import run_child
 from local.database import ExternalDatabase
@@ -70,6 +70,7 @@ async def run(context: Context) -> list[Figure]:
                 port=0,
                 database=ExternalDatabase(backend.server.endpoint().url()),
                 state_dir=context.workdir / "stack",
+                overrides=ACCOUNT_LIMITS,
             )
         )
         try:

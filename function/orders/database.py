@@ -198,6 +198,10 @@ class TokenCache:
         """Drop the cached token for ``target`` (it was refused): the next one is signed afresh."""
         self._tokens.pop((target.host, target.port, target.user), None)
 
+    def clear(self) -> None:
+        """Drop every cached token (after a SnapStart restore: they were signed elsewhere)."""
+        self._tokens.clear()
+
 
 class Database:
     """Connections for one workload; call :meth:`run` with the work and the time left."""
@@ -266,6 +270,16 @@ class Database:
     def close(self) -> None:
         for role in list(self._connections):
             self._drop(role)
+
+    def forget_environment(self) -> None:
+        """After a SnapStart restore (orders.snapstart): nothing opened, signed or timed before it is kept.
+
+        The next :meth:`run` connects afresh, with a newly signed token and freshly read settings.
+        """
+        self.close()
+        self._tokens.clear()
+        self._reader_down_until = 0.0
+        self._reload_settings = True
 
     def _misconfigured(self, role: Role, error: BaseException) -> DatabaseMisconfigured:
         """Log CRITICAL and count the metric for a failure no retry can fix; the error to raise."""

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from contract.naming import APPLICATION
+from contract.settings import parse_settings
 from offline.harness import ProgramRun
 
 DATA_DIR: Final = Path(__file__).resolve().parent
@@ -97,15 +98,17 @@ def load_operator_needs() -> dict[str, Any]:
 
 
 def context_of(run: ProgramRun, account: str = ACCOUNT_VARIABLE) -> StackContext:
-    """The stack's environment, region and parameter path, as the run resolved them."""
-    environment = str(run.config.values.get(f"{APPLICATION}:environment", run.stack))
+    """The stack's environment, region and parameter path, as the run resolved them (contract.settings parses
+    the configuration the run had)."""
+    settings = parse_settings(run.config.values)
+    root = f"/{settings.parameter_prefix}/{settings.environment}/"
     return StackContext(
-        environment=environment,
-        region=str(run.config.values.get("aws:region") or "us-east-1"),
+        environment=settings.environment,
+        region=settings.region,
         partition="aws",
         account=account,
-        parameter_path=str(run.outputs.get("parameterPrefix") or f"/myapp/{environment}/"),
-        hosted_zone=str(run.config.values.get(f"{APPLICATION}:customDomainZoneId") or ""),
+        parameter_path=str(run.outputs.get("parameterPrefix") or root),
+        hosted_zone=settings.gateway.custom_domain_zone_id,
     )
 
 

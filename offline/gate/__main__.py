@@ -2,7 +2,9 @@
 
 Exit 0 without mandatory violations, 1 with, 2 when the program or the pack cannot run. Several
 ``--stack`` options gate each stack in turn in one process (the SDK is imported once); the exit
-code is the worst of them, and ``--json``/``--sarif`` paths then hold ``{stack}``.
+code is the worst of them, and ``--json``/``--sarif`` paths then hold ``{stack}``. Several
+``--policy-pack`` options (each with its ``--policy-pack-config``, as ``pulumi preview`` takes them)
+run side by side, in one report: ``--policy-pack policies --policy-pack policies-checkov``.
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ def _progress(message: str) -> None:
     print(f"· {message}", file=sys.stderr, flush=True)
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line main() parses, built apart so tests can check the docs' commands against it."""
     parser = argparse.ArgumentParser(prog="python -m offline.gate", description=__doc__)
     parser.add_argument("--project", type=Path, default=REPO_ROOT, help="Pulumi project directory (default: this one)")
     parser.add_argument(
@@ -65,9 +68,24 @@ def main(argv: list[str] | None = None) -> int:
         help="absolute address of docs/policies.md for SARIF help links (default: from GitHub Actions' "
         "GITHUB_SERVER_URL, GITHUB_REPOSITORY and GITHUB_SHA)",
     )
-    parser.add_argument("--pack", type=Path, default=DEFAULT_PACK, help="policy pack directory")
     parser.add_argument(
-        "--policy-config", type=Path, help="policy config JSON (with suppressions), as pulumi's --policy-pack-config"
+        "--policy-pack",
+        "--pack",
+        type=Path,
+        action="append",
+        dest="packs",
+        metavar="DIR",
+        help="policy pack directory (default: policies); repeat to run several packs in one report, as "
+        "`pulumi preview --policy-pack A --policy-pack B` does",
+    )
+    parser.add_argument(
+        "--policy-pack-config",
+        "--policy-config",
+        action="append",
+        dest="policy_configs",
+        metavar="FILE",
+        help="policy config JSON (with suppressions), as pulumi's --policy-pack-config: one per --policy-pack, "
+        "in the same order, or none; an empty FILE ('') gives that pack no config; {stack} in FILE is the stack",
     )
     parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
     parser.add_argument(
@@ -97,6 +115,11 @@ def main(argv: list[str] | None = None) -> int:
         help="interpreter for the pack: its own virtualenv from PulumiPolicy.yaml, as the CLI (default, built "
         "once and cached), this interpreter (when it has the pack's requirements), or another one",
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     options = parser.parse_args(argv)
     if options.timeout <= 0:
         parser.error("--timeout takes a positive number of seconds")
@@ -110,8 +133,14 @@ def main(argv: list[str] | None = None) -> int:
     for path in (options.json, options.sarif):
         if path is not None and len(stacks) > 1 and "{stack}" not in str(path):
             parser.error(f"with several stacks, {path} must contain {{stack}} (one report per stack)")
+    packs = options.packs or [DEFAULT_PACK]
+    config_paths = options.policy_configs or []
+    if config_paths and len(config_paths) != len(packs):
+        parser.error(
+            f"{len(packs)} policy pack(s) and {len(config_paths)} --policy-pack-config: give one per pack, "
+            "in the same order, or none (as pulumi preview)"
+        )
     try:
-        policy_config = load_policy_config(options.policy_config)
         stack_outputs = load_stack_outputs(options.stack_outputs)
     except (PackError, ProgramRunError) as error:
         _error(str(error))
@@ -125,12 +154,21 @@ def main(argv: list[str] | None = None) -> int:
     with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="gate-finish") as finisher:
         pending: list[tuple[str, concurrent.futures.Future[GateResult] | None]] = []
         for stack in stacks:
+            try:
+                policy_configs = [
+                    load_policy_config(Path(path.replace("{stack}", stack)) if path else None) for path in config_paths
+                ] or [None] * len(packs)
+            except PackError as error:
+                _error(str(error))
+                worst = 2
+                continue
             gate_options = GateOptions(
                 project=options.project,
                 stack=stack,
-                pack=options.pack,
+                pack=packs[0],
                 config_overrides=overrides,
-                policy_config=policy_config,
+                policy_config=policy_configs[0],
+                more_packs=tuple(zip(packs[1:], policy_configs[1:], strict=True)),
                 unknowns=options.unknowns,
                 in_process=True if options.in_process else None,
                 timeout=options.timeout,

@@ -296,8 +296,8 @@ def _project_python(project_dir: Path, progress: Callable[[str], None]) -> Path:
         raise ProgramRunError(str(error)) from error
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Child-process entry: run the program here and write its resources as JSON."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command line main() parses, built apart so tests can check the docs' commands against it."""
     parser = argparse.ArgumentParser(description="Run a Pulumi program under mocks (gate child process).")
     parser.add_argument("--project", type=Path, required=True)
     parser.add_argument("--stack", required=True)
@@ -306,6 +306,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", action="append", default=[])
     parser.add_argument("--timeout", type=float)
     parser.add_argument("--stack-outputs", type=Path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Child-process entry: run the program here and write its resources as JSON."""
+    parser = build_parser()
     options = parser.parse_args(argv)
     overrides = dict(item.split("=", 1) for item in options.config)
     referenced = json.loads(options.stack_outputs.read_text(encoding="utf-8")) if options.stack_outputs else None

@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
+from contract.settings import Settings, parse_settings
 from offline.harness import ProgramRun, run_program
+from offline.project import PulumiProject, StackConfig, load_stack_config
 from tests.unit.support import CA_BUNDLE_IN_LAYER, PROJECT_ROOT, STACKS
 
 
@@ -53,3 +55,24 @@ def run_stack(archive_overrides: dict[str, str]) -> Callable[..., ProgramRun]:
         return run_program(PROJECT_ROOT, stack, config_overrides={**archive_overrides, **keyed})
 
     return run
+
+
+@pytest.fixture(scope="session")
+def shipped_configs() -> dict[str, StackConfig]:
+    """Each shipped stack's configuration as the CLI hands it over (Pulumi.yaml's defaults applied)."""
+    project = PulumiProject.load(PROJECT_ROOT)
+    return {stack: load_stack_config(project, stack) for stack in STACKS}
+
+
+@pytest.fixture
+def parse_stack(shipped_configs: dict[str, StackConfig]) -> Callable[..., Settings]:
+    """Parse a shipped stack's configuration changed as ``pulumi config set``/``rm`` would (None removes).
+
+    The parser alone (contract.settings), no program run: for what configuration is valid.
+    """
+
+    def parse(stack: str = "dev", **overrides: Any) -> Settings:
+        keyed = {key if ":" in key else f"serverless-infra:{key}": value for key, value in overrides.items()}
+        return parse_settings(shipped_configs[stack].with_overrides(keyed).values)
+
+    return parse

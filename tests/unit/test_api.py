@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from offline.harness import ProgramError, run_program
+from offline.harness import run_program
 from tests.unit.support import PROJECT_ROOT, resource_by_id
 
 METHOD = "aws:apigateway/method:Method"
@@ -184,12 +182,6 @@ def test_given_api_key_count_3_then_three_keys_and_the_first_keeps_the_name_exis
     assert len({key.name for key in keys}) == 3
     (exported,) = [output for name, output in run.outputs.items() if name == "apiKeyId"]
     assert exported == first.id  # apiKey/apiKeyId stay the first key's
-
-
-def test_given_api_key_count_0_then_the_program_refuses_naming_the_key(archive_overrides):
-    with pytest.raises(ProgramError) as failure:
-        run_program(PROJECT_ROOT, "dev", config_overrides={**archive_overrides, "serverless-infra:apiKeyCount": "0"})
-    assert str(failure.value.__cause__).startswith("serverless-infra:apiKeyCount: must be between 1 and")
 
 
 def test_the_api_key_value_is_exported_only_as_a_secret(stack_run):

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from contract.workloads import ALIAS
 from offline.harness import ProgramRun, run_program
 from offline.project import PulumiProject, load_stack_config
 from policies.pack import all_controls
@@ -238,8 +239,6 @@ def test_the_rotation_steps_name_the_generated_secrets_and_their_urns(runs: dict
 
 def test_the_migrator_invocation_the_guide_shows_is_what_the_deployment_sends() -> None:
     """Rotation and recovery rerun the migrator by hand: same function, alias and event as the deploy's."""
-    from serverless_infra.components.functions import ALIAS
-
     (invoke, *others) = _commands_of("sh", "aws lambda invoke")
     assert all(other == invoke for other in others)
     assert "--function-name serverless-infra-dev-function-migrator" in invoke

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from contract.runtime import LAMBDA_RUNTIME
 from contract.workloads import PLATFORM_ACTIONS, QUEUE_CONSUMER_ACTIONS, WORKLOADS, DatabaseAccess
 from offline.harness import ProgramError, run_program
 from tests.unit.support import PROJECT_ROOT, as_list, resource_by_id, statements
@@ -57,7 +58,7 @@ def test_every_function_has_active_tracing_and_its_own_role(stack_run):
 def test_functions_run_python_on_arm_with_the_dependency_layer(stack_run):
     (layer,) = stack_run.of_type("aws:lambda/layerVersion:LayerVersion")
     for function in stack_run.of_type(FUNCTION):
-        assert function.inputs["runtime"] == "python3.12"
+        assert function.inputs["runtime"] == LAMBDA_RUNTIME == "python3.13"
         assert function.inputs["architectures"] == ["arm64"]
         assert function.inputs["layers"] == [layer.outputs["arn"]]
         assert function.inputs["handler"].startswith("orders.handlers.")

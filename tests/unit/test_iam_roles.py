@@ -23,7 +23,6 @@ from offline.deployer import (
     policies_for,
 )
 from offline.deployer.__main__ import main
-from offline.harness import ProgramError
 from tests.unit.support import PROJECT_ROOT, STACKS, plain, statements
 
 ACCOUNT = "111122223333"
@@ -274,12 +273,6 @@ def test_given_an_operator_role_when_deployed_then_it_uses_the_messaging_key_thr
     assert statement["Condition"]["StringEquals"]["kms:ViaService"] == ["sqs.us-east-1.amazonaws.com"]
     for purpose in ("logs", "artifacts", "functions"):
         assert "OperatorUseThroughServices" not in key_statements(run, purpose), purpose
-
-
-def test_given_an_operator_role_arn_that_is_not_a_role_when_previewed_then_the_key_is_named(run_stack):
-    with pytest.raises(ProgramError) as raised:
-        run_stack("dev", operatorRoleArn="arn:aws:iam::111122223333:user/alice")
-    assert "serverless-infra:operatorRoleArn" in str(raised.value.__cause__)
 
 
 def test_docs_iam_holds_one_file_per_role_and_shipped_stack():

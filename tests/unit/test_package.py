@@ -1,16 +1,19 @@
-"""Packaging: the function archive is reproducible, and ``--if-missing`` builds only what is absent.
+"""Packaging: reproducible archives with the runtime's bytecode; ``--if-missing`` builds only what is absent.
 
-The layer build downloads wheels (network), so it is not run here; it shares ``write_zip`` with the
-function archive, whose bytes are checked.
+The layer build downloads wheels (network), so it is not run here; it shares ``write_zip`` and
+``compile_tree`` with the function archive, whose bytes are checked.
 """
 
 from __future__ import annotations
 
+import subprocess
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from contract.runtime import LAMBDA_RUNTIME, LAYER_PYTHON_PATH, TASK_ROOT
 from offline import package
 
 
@@ -47,7 +50,8 @@ def test_the_function_archive_holds_the_function_and_the_shared_contract(tmp_pat
     names = zipfile.ZipFile(tmp_path / "function.zip").namelist()
     assert "orders/handlers/api.py" in names
     assert "contract/parameters.py" in names
-    assert not any("__pycache__" in name for name in names)
+    compiled_for = {name.rsplit(".", 2)[-2] for name in names if name.endswith(".pyc")}
+    assert compiled_for == {"cpython-" + LAMBDA_RUNTIME.removeprefix("python").replace(".", "")}  # not the tooling's
 
 
 def test_if_missing_builds_both_archives_on_a_fresh_clone(build_dir: Path, layer_builds: list[Path]) -> None:
@@ -128,3 +132,107 @@ def test_given_a_file_without_certificates_as_rds_bundle_then_packaging_names_it
     empty.write_text("hello\n", encoding="ascii")
     with pytest.raises(package.PackagingError, match=r"not-a-bundle\.pem holds no PEM certificate"):
         package.trust_bundle(empty)
+
+
+# -- bytecode ------------------------------------------------------------------------------------------------
+def _runtime_python_says(code: str) -> str:
+    """What the runtime's interpreter prints for ``code`` (a fact of that interpreter, not of this one)."""
+    command = [package.runtime_python(), "-c", code]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)  # noqa: S603 - our own code
+    return result.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def function_archive(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    path = tmp_path_factory.mktemp("archive") / "function.zip"
+    package.build_function(path)
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def _bytecode_name(module: str, version: str) -> str:
+    directory, _, file = module.rpartition("/")
+    return f"{directory}/__pycache__/{file.removesuffix('.py')}.cpython-{version}.pyc"
+
+
+def test_given_the_function_archive_then_every_module_has_bytecode_for_the_lambda_runtimes_python(function_archive):
+    version = LAMBDA_RUNTIME.removeprefix("python").replace(".", "")
+    modules = [name for name in function_archive if name.endswith(".py")]
+    assert "orders/handlers/api.py" in modules
+    assert [name for name in modules if _bytecode_name(name, version) not in function_archive] == []
+
+
+def test_given_the_function_archive_then_its_bytecode_carries_the_runtime_interpreters_magic_number(
+    function_archive,
+):
+    magic = bytes.fromhex(_runtime_python_says("import importlib.util; print(importlib.util.MAGIC_NUMBER.hex())"))
+    headers = {name: data[:4] for name, data in function_archive.items() if name.endswith(".pyc")}
+    assert headers
+    assert {name: header for name, header in headers.items() if header != magic} == {}
+
+
+def test_given_the_function_archive_then_its_bytecode_is_unchecked_hash_based(function_archive):
+    """PEP 552 flags word: bit 0 set (hash-based), bit 1 clear (the source is never checked)."""
+    flags = {
+        name: int.from_bytes(data[4:8], "little") for name, data in function_archive.items() if name.endswith(".pyc")
+    }
+    assert set(flags.values()) == {0b01}
+
+
+def test_given_the_function_archive_then_its_bytecode_names_the_sources_where_lambda_extracts_them(tmp_path):
+    package.build_function(tmp_path / "function.zip")
+    with zipfile.ZipFile(tmp_path / "function.zip") as archive:
+        archive.extractall(tmp_path / "task")
+    pyc = tmp_path / "task" / _bytecode_name("orders/config.py", LAMBDA_RUNTIME.removeprefix("python").replace(".", ""))
+    recorded = _runtime_python_says(
+        f"import marshal; print(marshal.loads(open({str(pyc)!r}, 'rb').read()[16:]).co_filename)"
+    )
+    assert recorded == f"{TASK_ROOT}/orders/config.py"
+
+
+def test_given_an_installed_tree_then_compiling_it_records_the_layer_path_and_is_the_same_bytes_twice(tmp_path):
+    for copy in ("first", "second"):
+        module = tmp_path / copy / "lib" / "choices.py"
+        module.parent.mkdir(parents=True)
+        module.write_text("def pick(x):\n    return x in {'alpha', 'beta', 'gamma', 'delta'}\n")  # a frozenset constant
+        package.compile_tree(tmp_path / copy, LAYER_PYTHON_PATH)
+    first, second = (sorted((tmp_path / copy / "lib" / "__pycache__").iterdir()) for copy in ("first", "second"))
+    assert [path.name for path in first] == [path.name for path in second] != []
+    assert first[0].read_bytes() == second[0].read_bytes()
+    assert f"{LAYER_PYTHON_PATH}/lib/choices.py".encode() in first[0].read_bytes()
+
+
+def test_given_a_module_that_does_not_compile_then_packaging_names_it(tmp_path):
+    (tmp_path / "broken.py").write_text("def (:\n")
+    with pytest.raises(package.PackagingError, match=r"broken\.py"):
+        package.compile_tree(tmp_path, LAYER_PYTHON_PATH)
+
+
+def test_given_an_install_with_bytecode_then_pruning_drops_it_for_the_runtimes_own(tmp_path):
+    stale = tmp_path / "yoyo" / "__pycache__" / "__init__.cpython-311.pyc"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"stale")
+    package.prune_installed(tmp_path)
+    assert not stale.parent.exists()
+
+
+@pytest.fixture
+def no_runtime_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A machine without the runtime's Python: an empty pyenv root and nothing on PATH."""
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "pyenv"))
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    package.runtime_python.cache_clear()
+    yield
+    package.runtime_python.cache_clear()
+
+
+def test_given_no_interpreter_for_the_runtime_then_packaging_stops_with_one_line_saying_how_to_install_it(
+    build_dir: Path, no_runtime_python: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    version = LAMBDA_RUNTIME.removeprefix("python")
+    assert package.main(["--function-only"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert error.startswith(f"error: {LAMBDA_RUNTIME} is not installed")
+    assert f"`pyenv install {version}`" in error
+    assert not (build_dir / "function.zip").exists()

@@ -23,8 +23,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
+from contract.api import fixed_path_methods
 from contract.workloads import workload
-from orders.config import SettingsSource
+from orders import snapstart
+from orders.config import SettingsSource, prepare_client
 from orders.database import Database, Role
 from orders.domain import Accepted, NewOrder, NewOrders, Order, OrderPage, parse_customer_id, parse_order_id
 from orders.errors import (
@@ -44,16 +46,12 @@ from orders.service import OrdersService
 CORRELATION_HEADER = "X-Correlation-Id"
 CORRELATION_MAX = 128
 MAX_BODY_BYTES = 1024 * 1024
-ROUTES = {
-    "/health": {"GET"},
-    "/health/ready": {"GET"},
-    "/orders": {"GET", "POST"},
-    "/orders/batch": {"POST"},
-    "/orders/async": {"POST"},
-}
+ROUTES = fixed_path_methods()  # the API's paths without a parameter and their methods (contract.api)
 
 app = APIGatewayRestResolver(enable_validation=True)
 _service: OrdersService | None = None
+prepare_client()  # in the init phase (and so in a SnapStart snapshot), not on the first request's clock
+snapstart.install(lambda: _service.database if _service is not None else None)  # when SnapStart restores
 
 
 def service() -> OrdersService:
@@ -76,9 +74,12 @@ def caller_id() -> str:
     """The caller: the id of the API key API Gateway authenticated (see docs/design.md, "Callers and isolation").
 
     Every data route requires a key at the gateway, so a request without one did not come through it.
+    The reserved caller of orders without a known caller is nobody's key id, whatever sends it.
     """
+    from orders.repository import UNASSIGNED_CALLER
+
     key_id = app.current_event.request_context.identity.api_key_id
-    if not key_id:
+    if not key_id or key_id == UNASSIGNED_CALLER:
         raise Forbidden("this route needs an API key (x-api-key)")
     return str(key_id)
 
@@ -331,17 +332,42 @@ def create_order_async(
     return Response(status_code=HTTPStatus.ACCEPTED, content_type=content_types.APPLICATION_JSON, body=accepted)
 
 
-@app.get("/orders/<order_id>")
+READ_ONE_CONSISTENCY = (
+    "The caller's order by its order_id, or by the event_id POST /orders/async answered with. Read your "
+    "writes: the read goes to the reader endpoint, and a miss there is asked of the writer before the "
+    "answer is 404, so a GET right after the order's POST finds it (an async order: once the worker has "
+    "created it). Where the stage cache is on (apiCacheTtlS), an answer may come from it for up to that "
+    "many seconds."
+)
+LIST_CONSISTENCY = (
+    "The caller's orders, newest first, in pages (next_cursor continues). Eventually consistent: a "
+    "list is read from the reader endpoint only. On stacks without RDS Proxy (dev, staging) that is a "
+    "read replica, whose asynchronous replication can lag the primary (alarm db-replica-<n>-lag), so an "
+    "order created a moment ago may not be listed yet; with RDS Proxy (prod) it is the primary, and a "
+    "list shows every order whose create has answered. Where the stage cache is on (apiCacheTtlS), a "
+    "page may come from it for up to that many seconds. To see one's own write at once, GET "
+    "/orders/{order_id}."
+)
+
+
+@app.get("/orders/<order_id>", description=READ_ONE_CONSISTENCY)
 @tracer.capture_method
 def get_order(order_id: str) -> Order:
-    """The caller's order by its order_id, or by the event_id an async create answered with."""
+    """The caller's order by its order_id, or by the event_id an async create answered with.
+
+    The route's pattern also matches the fixed paths beside it (``/orders/batch``): a GET there is
+    a method that path does not serve (405), not an order id that is no UUID (400).
+    """
+    sibling = ROUTES.get(f"/orders/{order_id}")
+    if sibling is not None:
+        raise MethodNotAllowed(f"GET is not allowed here; use {', '.join(sorted(sibling))}", sibling)
     return service().get(parse_order_id(order_id), caller_id(), remaining_ms)
 
 
 PAGE_SIZE_DESCRIPTION = "Page size: 1 to the stack's apiMaxPageSize (at most 1000); default apiDefaultPageSize"
 
 
-@app.get("/orders")
+@app.get("/orders", description=LIST_CONSISTENCY)
 @tracer.capture_method
 def list_orders(
     customer_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
@@ -404,11 +430,13 @@ def _document_errors(document: dict[str, Any]) -> dict[str, Any]:
         "description": "An error API Gateway answers itself, before the function is invoked",
     }
     for path, operations in document["paths"].items():
+        allowed = sorted(method.upper() for method in operations)
         for method, operation in operations.items():
             responses: dict[str, Any] = operation["responses"]
             responses.pop("422", None)
             for status, description in GATEWAY_ERRORS.items():
                 responses.setdefault(status, _gateway_error(description))
+            responses["405"] = _method_not_allowed(allowed)
             if path in ("/health", "/health/ready"):
                 continue
             operation["security"] = [{API_KEY_SCHEME: []}]
@@ -418,11 +446,13 @@ def _document_errors(document: dict[str, Any]) -> dict[str, Any]:
                 responses["201"].setdefault("headers", {})[REPLAYED_HEADER] = replayed
             responses["400"] = _error_response("Invalid request; error.details names the fields at fault")
             if method == "post":
+                _document_idempotency_key(operation)
                 too_large = responses.get("413", {}).get("description", "")
                 body_limit = f"The body exceeds {MAX_BODY_BYTES} bytes"
                 responses["413"] = _error_response(f"{too_large}; or: {body_limit}" if too_large else body_limit)
                 responses["415"] = _error_response("The body is not application/json")
             if path == "/orders/{order_id}":
+                _document_order_id(operation)
                 responses["404"] = _error_response(
                     "None of the caller's orders has this id (nor was created from an async event with it)"
                 )
@@ -431,8 +461,104 @@ def _document_errors(document: dict[str, Any]) -> dict[str, Any]:
                 "A dependency (the database, or the queue for async orders) is unavailable; retry later",
                 headers={"Retry-After": retry_after},
             )
+    _link_operations(document)
     _drop_unreferenced_schemas(document["components"]["schemas"], document)
     return cast(dict[str, Any], _integral_bounds(document))
+
+
+def _document_order_id(operation: dict[str, Any]) -> None:
+    """State the form ``parse_order_id`` accepts: the route takes the id as text and checks it itself
+    (so a wrong one gets its specific message), which the generator documents as any string."""
+    from orders.domain import CANONICAL_UUID_PATTERN
+
+    for parameter in operation["parameters"]:
+        if parameter["in"] == "path" and parameter["name"] == "order_id":
+            parameter["schema"] |= {"format": "uuid", "pattern": CANONICAL_UUID_PATTERN}
+            parameter["description"] = "An order_id, or the event_id of an async order: a lowercase, hyphenated UUID"
+
+
+def _document_idempotency_key(operation: dict[str, Any]) -> None:
+    """State what the service accepts as an Idempotency-Key (``service._scoped_key``): 1 to
+    IDEMPOTENCY_KEY_MAX printable characters. The pattern is the visible ASCII a header value carries
+    (RFC 9110 field values; a space only inside), a subset of what the service accepts."""
+    from orders.service import IDEMPOTENCY_KEY_MAX
+
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] == "header" and parameter["name"].lower() == "idempotency-key":
+            parameter["schema"] = {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": IDEMPOTENCY_KEY_MAX,
+                "pattern": "^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$",
+                "title": parameter["schema"].get("title", "Idempotency-Key"),
+                "description": parameter.get("description", ""),
+            }
+
+
+def _method_not_allowed(allowed: list[str]) -> dict[str, Any]:
+    """The 405 of a path, documented on each of its operations (OpenAPI has no place for the methods a
+    path does not serve; schemathesis checks an unlisted method against the path's operations).
+
+    API Gateway sends every method to the function (an ANY method on each resource), which answers
+    in the API's error shape with the Allow header RFC 9110 requires (see ``_not_found``).
+    """
+    methods = ", ".join(allowed)
+    return _error_response(
+        f"Another method than {methods} on this path (error.code method_not_allowed)",
+        headers={
+            "Allow": {
+                "required": True,
+                "schema": {"type": "string", "enum": [methods]},
+                "description": "The methods this path serves",
+            }
+        },
+    )
+
+
+GET_ORDER, LIST_ORDERS = ("/orders/{order_id}", "get"), ("/orders", "get")
+LINKS: Final = {
+    ("/orders", "post", "201"): {
+        "GetCreatedOrder": (GET_ORDER, {"order_id": "$response.body#/order_id"}, "The order just created"),
+        "ListCustomersOrders": (
+            LIST_ORDERS,
+            {"customer_id": "$response.body#/customer_id"},
+            "The caller's orders of the same customer (see GET /orders on when a list shows a new order)",
+        ),
+    },
+    ("/orders/batch", "post", "201"): {
+        "GetFirstCreatedOrder": (GET_ORDER, {"order_id": "$response.body#/0/order_id"}, "The batch's first order"),
+    },
+    ("/orders/async", "post", "202"): {
+        "GetOrderByEventId": (
+            GET_ORDER,
+            {"order_id": "$response.body#/event_id"},
+            "The order once the worker has created it (404 until then)",
+        ),
+    },
+    ("/orders", "get", "200"): {
+        "GetListedOrder": (GET_ORDER, {"order_id": "$response.body#/orders/0/order_id"}, "The page's first order"),
+        "NextPage": (LIST_ORDERS, {"cursor": "$response.body#/next_cursor"}, "The next page, when next_cursor is set"),
+    },
+}
+"""OpenAPI links: (path, method, status) -> name -> ((target path, method), parameters, description).
+
+They say which value of a response feeds which request, so a client (and the stateful tests) can
+follow an order from its creation to its reads (https://spec.openapis.org/oas/v3.1.0#link-object).
+"""
+
+
+def _link_operations(document: dict[str, Any]) -> None:
+    """Add LINKS to the responses, naming each target by the operationId the generator gave it."""
+    paths = document["paths"]
+    for (path, method, status), links in LINKS.items():
+        paths[path][method]["responses"][status]["links"] = {
+            name: {
+                "operationId": paths[target_path][target_method]["operationId"],
+                "parameters": parameters,
+                "description": description,
+            }
+            for name, ((target_path, target_method), parameters, description) in links.items()
+        }
 
 
 API_KEY_SCHEME = "apiKey"

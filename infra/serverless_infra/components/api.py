@@ -14,53 +14,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from contract.api import ROUTES, STAGE, fallback_routes
 from serverless_infra.iam import AccountContext, statement
 from serverless_infra.naming import Namer
 from serverless_infra.service_role import service_role
 from serverless_infra.settings import ApiGatewaySettings
-
-STAGE = "v1"
-
-
-@dataclass(frozen=True)
-class Route:
-    """One method on one resource path."""
-
-    path: str  # without leading slash, e.g. "orders/{order_id}"
-    method: str
-    api_key: bool
-    cached: bool = False
-    write: bool = False
-    cache_key: tuple[str, ...] = ()  # method.request.* parameters that vary the cached response
-
-    @property
-    def method_path(self) -> str:
-        """The stage-settings path of this method: the resource path with each '/' escaped as '~1'.
-
-        ``orders/{order_id}`` GET is ``~1orders~1{order_id}/GET``; an unescaped path names no method,
-        so its settings would never apply. https://docs.aws.amazon.com/apigateway/latest/api/patch-operations.html
-        """
-        return f"~1{self.path.replace('/', '~1')}/{self.method}"
-
-
-ROUTES = (
-    Route("health", "GET", api_key=False),
-    Route("health/ready", "GET", api_key=False),
-    Route(
-        "orders",
-        "GET",
-        api_key=True,
-        cached=True,
-        # The caller's key is part of every cache key: orders are scoped to the caller, and a response
-        # cached for one key must never be served to another (the cache is shared by the stage).
-        cache_key=("header.x-api-key", "querystring.customer_id", "querystring.limit", "querystring.cursor"),
-    ),
-    Route("orders", "POST", api_key=True, write=True),
-    Route("orders/{order_id}", "GET", api_key=True, cached=True, cache_key=("header.x-api-key", "path.order_id")),
-    Route("orders/batch", "POST", api_key=True, write=True),
-    Route("orders/async", "POST", api_key=True, write=True),
-    Route("{proxy+}", "ANY", api_key=True),
-)
 
 ACCESS_LOG_FORMAT = {
     "requestId": "$context.requestId",
@@ -178,11 +136,7 @@ class Api(pulumi.ComponentResource):
             return resources[path].id
 
         created: list[pulumi.Resource] = []
-        fallbacks = {route.path for route in ROUTES if route.method != "ANY"}
-        all_routes = list(ROUTES) + [
-            Route(path, "ANY", api_key=not path.startswith("health")) for path in sorted(fallbacks)
-        ]
-        for route in all_routes:
+        for route in (*ROUTES, *fallback_routes()):
             parameters = {f"method.request.{p}": True for p in route.cache_key if p.startswith("path.")}
             parameters |= {f"method.request.{p}": False for p in route.cache_key if not p.startswith("path.")}
             method = aws.apigateway.Method(

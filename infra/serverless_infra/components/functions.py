@@ -22,8 +22,17 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from contract import metrics
 from contract.parameters import Category
-from contract.workloads import QUEUE_CONSUMER_ACTIONS, WORKLOADS, DatabaseAccess, Workload
+from contract.runtime import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
+from contract.workloads import (
+    ALIAS,
+    FUNCTION_RESOURCE_TYPE,
+    QUEUE_CONSUMER_ACTIONS,
+    WORKLOADS,
+    DatabaseAccess,
+    Workload,
+)
 from serverless_infra.components.artifacts import Artifacts
 from serverless_infra.components.database import Database
 from serverless_infra.components.keys import KeyPurpose, Keys, purpose_of
@@ -32,14 +41,15 @@ from serverless_infra.iam import AccountContext, assume_role_policy, document, s
 from serverless_infra.naming import Namer
 from serverless_infra.settings import DLQ_ANALYZER_TIMEOUT_S, Settings
 
-RUNTIME = "python3.12"
-ARCHITECTURE = "arm64"
-ALIAS = "live"
-METRICS_NAMESPACE = "ServerlessInfra"
+RUNTIME = LAMBDA_RUNTIME  # python3.13: contract/runtime.py says why
+ARCHITECTURE = LAMBDA_ARCHITECTURE
+METRICS_NAMESPACE = metrics.NAMESPACE
 CA_BUNDLE_IN_LAYER = "python/certs/rds-global-bundle.pem"
 """Where offline/package.py puts the RDS CA bundle; the functions verify-full against /opt/{this}."""
 SCHEDULES = {"dlq-analyzer": "rate(5 minutes)"}
 """Workloads EventBridge invokes on a schedule (rather than an event source or a caller)."""
+SNAP_START_WORKLOADS = ("api",)
+"""Workloads snapStart applies to: the one a caller waits on (the others run from queues and schedules)."""
 DEAD_LETTER_READ_ACTIONS = ("sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")
 """Queue actions a workload may declare to peek at the dead-letter queue (never sqs:DeleteMessage)."""
 
@@ -131,7 +141,7 @@ class Functions(pulumi.ComponentResource):
     def _function(self, workload: Workload, code: Path) -> None:
         args, namer = self._args, self._args.namer
         child = pulumi.ResourceOptions(parent=self)
-        function_name = namer.name("function", workload.key)
+        function_name = namer.name(FUNCTION_RESOURCE_TYPE, workload.key)
         log_group = aws.cloudwatch.LogGroup(
             namer.name("log-group", f"function-{workload.key}"),
             name=f"/aws/lambda/{function_name}",
@@ -169,7 +179,8 @@ class Functions(pulumi.ComponentResource):
             memory_size=size.memory_mb,
             timeout=size.timeout_s,
             reserved_concurrent_executions=size.reserved_concurrency,
-            publish=True,
+            publish=True,  # the alias points at the published version, which SnapStart snapshots
+            snap_start=self._snap_start(workload),
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
             vpc_config=aws.lambda_.FunctionVpcConfigArgs(
                 subnet_ids=list(args.subnet_ids), security_group_ids=[args.security_group_id]
@@ -196,6 +207,20 @@ class Functions(pulumi.ComponentResource):
             role,
             log_group,
         )
+
+    def _snap_start(self, workload: Workload) -> aws.lambda_.FunctionSnapStartArgs | None:
+        """SnapStart on published versions when the stack asks for it (snapStart).
+
+        Lambda snapshots the initialised environment when a version is published and resumes new
+        environments from it; it applies to published versions only (so ``publish=True`` and the alias
+        on ``function.version``), on python3.12 and later, and never with provisioned concurrency, EFS or
+        ephemeral storage above 512 MB (the settings and the pack's deployability controls refuse those).
+        https://docs.aws.amazon.com/lambda/latest/dg/snapstart.html
+        https://github.com/hashicorp/terraform-provider-aws/blob/main/website/docs/r/lambda_function.html.markdown
+        """
+        if not self._args.settings.compute.snap_start or workload.key not in SNAP_START_WORKLOADS:
+            return None
+        return aws.lambda_.FunctionSnapStartArgs(apply_on="PublishedVersions")
 
     def _size(self, workload: Workload) -> FunctionSize:
         settings = self._args.settings
@@ -275,10 +300,8 @@ class Functions(pulumi.ComponentResource):
         base = f"arn:{account.partition}:ssm:{account.region}:{account.account_id}:parameter"
         paths = [args.parameter_paths[category].rstrip("/") for category in workload.parameter_categories]
         return [
-            statement(
-                "ReadOwnParameters",
-                ("ssm:GetParametersByPath",),
-                [f"{base}{p}" for p in paths] + [f"{base}{p}/*" for p in paths],
+            statement(  # GetParameters by name (orders/config.py): each parameter's ARN, under the category's path
+                "ReadOwnParameters", ("ssm:GetParameters",), [f"{base}{p}/*" for p in paths]
             ),
             statement(
                 "DecryptOwnParameters",
@@ -487,7 +510,7 @@ def _peek_dead_letters(action: str) -> Callable[[Functions, Workload], list[dict
 
 
 _GRANTS: dict[str, Callable[[Functions, Workload], list[dict[str, Any]]]] = {
-    "ssm:GetParametersByPath": Functions._read_parameters,
+    "ssm:GetParameters": Functions._read_parameters,
     "sqs:SendMessage": Functions._send_orders,
     "rds-db:connect": Functions._connect_to_database,
     "secretsmanager:GetSecretValue": Functions._read_master_secret,

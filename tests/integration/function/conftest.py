@@ -14,9 +14,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from contract import api, metrics
+
 # powertools reads these when orders.observability is first imported (at collection time).
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "orders-api")
-os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "ServerlessInfra")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", metrics.NAMESPACE)
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
 import boto3
@@ -42,7 +44,7 @@ def function_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "PARAMETER_PREFIX": PREFIX,
         "ENVIRONMENT": ENVIRONMENT,
         "POWERTOOLS_SERVICE_NAME": "orders-api",
-        "POWERTOOLS_METRICS_NAMESPACE": "ServerlessInfra",
+        "POWERTOOLS_METRICS_NAMESPACE": metrics.NAMESPACE,
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_PARAMETERS_MAX_AGE": "300",
         "AWS_DEFAULT_REGION": REGION,
@@ -212,9 +214,9 @@ def api_event(
             "httpMethod": method,
             "requestId": request_id,
             "extendedRequestId": request_id,
-            "path": f"/v1{path}",
+            "path": f"/{api.STAGE}{path}",
             "protocol": "HTTP/1.1",
-            "stage": "v1",
+            "stage": api.STAGE,
             "requestTime": "14/Nov/2026:22:13:20 +0000",
             "requestTimeEpoch": 1_700_000_000_000,
             "identity": {"sourceIp": "127.0.0.1", "userAgent": "tests", "apiKey": "test-key", "apiKeyId": "key123"},

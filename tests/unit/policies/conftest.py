@@ -17,7 +17,9 @@ from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE, UNKNOWN_STRING_VALUE, unkn
 
 __all__ = ["UNKNOWN_NUMBER", "UNKNOWN_STRING", "Finder", "Resources", "unknown_checking_proxy"]
 
+from offline.project import PulumiProject, load_stack_config
 from policies.rules import Check, Stack
+from tests.unit.support import PROJECT_ROOT
 
 UNKNOWN_NUMBER = UNKNOWN_NUMBER_VALUE
 UNKNOWN_STRING = UNKNOWN_STRING_VALUE
@@ -93,4 +95,18 @@ def stack_config(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None
         monkeypatch.setenv("PULUMI_CONFIG", json.dumps({f"serverless-infra:{k}": str(v) for k, v in values.items()}))
 
     monkeypatch.delenv("PULUMI_CONFIG", raising=False)
+    return set_config
+
+
+@pytest.fixture
+def shipped_stack_config(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Hand the pack a shipped stack's configuration (PULUMI_CONFIG, Pulumi.yaml's defaults applied) with
+    keys changed (without namespace; None removes one), as the engine would for that stack."""
+    project = PulumiProject.load(PROJECT_ROOT)
+
+    def set_config(stack: str = "prod", **changes: Any) -> None:
+        keyed = {f"serverless-infra:{key}": value for key, value in changes.items()}
+        values = load_stack_config(project, stack).with_overrides(keyed).values
+        monkeypatch.setenv("PULUMI_CONFIG", json.dumps(dict(values)))
+
     return set_config

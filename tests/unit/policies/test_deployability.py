@@ -405,3 +405,111 @@ def test_given_an_unknown_policy_document_then_each_target_counts_one_connection
     resources.add(d.ROLE_POLICY, "policy", {"policy": UNKNOWN_STRING}, deps={"role": [role], "policy": [primary]})
     [(message, _)] = findings(_check("rds-connection-budget"), resources)
     assert "1100 connections" in message
+
+
+# -- Lambda SnapStart ------------------------------------------------------------------------------
+SNAP_START = "lambda-snap-start-compatible"
+
+
+def _snap_function(resources: Resources, **props: object) -> object:
+    base: dict[str, object] = {
+        "name": "api",
+        "runtime": "python3.12",
+        "architectures": ["arm64"],
+        "snapStart": {"applyOn": "PublishedVersions"},
+    }
+    base.update(props)
+    return resources.add(d.FUNCTION, "api", {k: v for k, v in base.items() if v is not None})
+
+
+def test_given_snap_start_on_python_3_12_without_provisioned_concurrency_then_no_finding(resources, findings):
+    _snap_function(resources, ephemeralStorage={"size": 512})
+    assert findings(_check(SNAP_START), resources) == []
+
+
+def test_given_a_function_without_snap_start_then_its_provisioned_concurrency_and_efs_are_not_this_controls(
+    resources, findings
+):
+    function = _snap_function(
+        resources, snapStart=None, runtime="python3.9", fileSystemConfig={"arn": "arn:efs", "localMountPath": "/mnt/x"}
+    )
+    resources.add(d.PROVISIONED_CONCURRENCY, "warm", {"qualifier": "live"}, deps={"functionName": [function]})
+    assert findings(_check(SNAP_START), resources) == []
+
+
+@pytest.mark.parametrize("via_alias", [False, True])
+def test_given_snap_start_and_provisioned_concurrency_on_the_same_function_then_it_is_refused(
+    resources, findings, via_alias
+):
+    function = _snap_function(resources)
+    target = function
+    if via_alias:
+        target = resources.add(d.ALIAS, "live", {"name": "live"}, deps={"functionName": [function]})
+    resources.add(
+        d.PROVISIONED_CONCURRENCY, "warm", {"provisionedConcurrentExecutions": 2}, deps={"functionName": [target]}
+    )
+    [(message, name)] = findings(_check(SNAP_START), resources)
+    assert name == "api"
+    assert "warm gives it provisioned concurrency" in message
+
+
+def test_given_snap_start_and_an_autoscaling_target_naming_the_function_literally_then_it_is_refused(
+    resources, findings
+):
+    _snap_function(resources)
+    resources.add(
+        d.SCALING_TARGET,
+        "scaling",
+        {"resourceId": "function:api:live", "scalableDimension": "lambda:function:ProvisionedConcurrency"},
+    )
+    [(message, _)] = findings(_check(SNAP_START), resources)
+    assert "scaling gives it provisioned concurrency" in message
+
+
+def test_given_provisioned_concurrency_on_another_function_then_the_snap_start_function_deploys(resources, findings):
+    _snap_function(resources)
+    other = resources.add(d.FUNCTION, "worker", {"name": "worker", "runtime": "python3.12"})
+    resources.add(d.PROVISIONED_CONCURRENCY, "warm", {}, deps={"functionName": [other]})
+    assert findings(_check(SNAP_START), resources) == []
+
+
+@pytest.mark.parametrize(
+    ("props", "expected"),
+    [
+        ({"fileSystemConfig": {"arn": "arn:aws:elasticfilesystem:ap", "localMountPath": "/mnt/data"}}, "EFS"),
+        ({"ephemeralStorage": {"size": 1024}}, "ephemeral storage is 1024 MB (SnapStart allows 512)"),
+        ({"runtime": "python3.11"}, "runtime python3.11 is not one SnapStart supports"),
+        ({"runtime": "nodejs22.x"}, "runtime nodejs22.x is not one SnapStart supports"),
+        ({"runtime": None, "packageType": "Image"}, "container image"),
+    ],
+)
+def test_given_snap_start_with_what_lambda_refuses_alongside_it_then_the_reason_is_named(
+    resources, findings, props, expected
+):
+    _snap_function(resources, **props)
+    [(message, name)] = findings(_check(SNAP_START), resources)
+    assert name == "api"
+    assert message.startswith("SnapStart is on for api but ")
+    assert expected in message
+
+
+def test_given_every_incompatibility_at_once_then_each_is_reported(resources, findings):
+    function = _snap_function(
+        resources, runtime="python3.9", fileSystemConfig={"arn": "arn:efs"}, ephemeralStorage={"size": 2048}
+    )
+    resources.add(d.PROVISIONED_CONCURRENCY, "warm", {}, deps={"functionName": [function]})
+    assert len(findings(_check(SNAP_START), resources)) == 4
+
+
+@pytest.mark.parametrize(
+    "props",
+    [
+        {"snapStart": {"applyOn": UNKNOWN_STRING}},
+        {"runtime": UNKNOWN_STRING},
+        {"ephemeralStorage": {"size": UNKNOWN_NUMBER}},
+    ],
+)
+def test_given_an_unknown_snap_start_input_then_the_control_fails_closed(resources, findings, props):
+    _snap_function(resources, **props)
+    [(message, _)] = findings(_check(SNAP_START), resources)
+    assert "not known during preview" in message

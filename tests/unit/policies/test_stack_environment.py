@@ -123,8 +123,11 @@ def test_given_a_prod_stack_then_a_large_class_tagged_dev_is_not_cost_advice(sta
     assert resource_findings(check("rds-burstable-outside-prod"), RDS, UNPROTECTED_PRIMARY) == []
 
 
-def test_the_budget_is_the_stacks_environments_whatever_the_tags_say(stack, resources: Resources, findings: Finder):
+def test_the_budget_is_the_stacks_environments_whatever_the_tags_say(
+    stack, shipped_stack_config, resources: Resources, findings: Finder
+):
     stack("prod")
+    shipped_stack_config("prod")
     resources.add(cost.STACK_TYPE, "stack", {})
     resources.add(RDS, "db", {**UNPROTECTED_PRIMARY, "instanceClass": "db.r7g.xlarge", "multiAz": True})
     found = findings(check("monthly-budget"), resources)
