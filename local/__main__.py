@@ -21,6 +21,7 @@ from local.database import DatabaseStep, ExternalDatabase
 from local.materialize import MaterializeError
 from local.postgres import ManagedDatabase
 from local.stack import PROJECT_ROOT, LocalStack, StackOptions, StackStartError
+from offline.project import config_override
 
 
 def database_from_environment() -> DatabaseStep:
@@ -59,7 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--state-dir", type=Path, help="where endpoint.json and logs go (default: .local/)")
     parser.add_argument("--no-database", action="store_true", help="run without PostgreSQL (data routes fail)")
     parser.add_argument(
-        "--config", action="append", default=[], metavar="KEY=VALUE", help="override a stack config key"
+        "--config",
+        action="append",
+        default=[],
+        type=config_override,
+        metavar="KEY=VALUE",
+        help="override a stack config key",
     )
     return parser
 
@@ -69,12 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65_535:
         parser.error(f"--port {args.port} is not a TCP port (0 to 65535)")
-    overrides: dict[str, str] = {}
-    for item in args.config:
-        key, separator, value = item.partition("=")
-        if not separator or not key:
-            parser.error(f"--config {item!r} is not KEY=VALUE")
-        overrides[key] = value
+    overrides = dict(args.config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     database = None if args.no_database else database_from_environment()
     options = StackOptions(

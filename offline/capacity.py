@@ -36,7 +36,7 @@ from costmodel.capacity import (
 from offline.cost import resources_of
 from offline.harness import ProgramError, run_program
 from offline.package import placeholder_archives
-from offline.project import ProjectError
+from offline.project import ProjectError, config_override
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
@@ -203,7 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--ssm-high-throughput", action="store_true", help="the account has Parameter Store higher throughput on"
     )
     parser.add_argument(
-        "--config", action="append", default=[], metavar="KEY=VALUE", help="override a config value for this run"
+        "--config",
+        action="append",
+        default=[],
+        type=config_override,
+        metavar="KEY=VALUE",
+        help="override a config value for this run",
     )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--write", action="store_true", help="write the prod report into docs/capacity.md")
@@ -214,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     options = parser.parse_args(argv)
-    overrides = dict(item.split("=", 1) for item in options.config if "=" in item)
+    overrides = dict(options.config)
     try:
         if options.check:
             if CAPACITY_DOC.read_text(encoding="utf-8") != expected_document():

@@ -34,7 +34,7 @@ from costmodel.estimate import (
     rest_api_requests,
 )
 from offline.harness import ProgramError, ProgramRun, run_program
-from offline.project import ProjectError
+from offline.project import ProjectError, config_override
 
 SENSITIVE_PARAMETERS = frozenset(spec.name for spec in PARAMETERS if spec.sensitive)
 
@@ -171,7 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--stack", default="prod")
     parser.add_argument("--json", type=Path, help="also write the estimate as JSON to this file")
     parser.add_argument(
-        "--config", action="append", default=[], metavar="KEY=VALUE", help="override a config value for this run"
+        "--config",
+        action="append",
+        default=[],
+        type=config_override,
+        metavar="KEY=VALUE",
+        help="override a config value for this run",
     )
     return parser
 
@@ -179,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     options = parser.parse_args(argv)
-    overrides = dict(item.split("=", 1) for item in options.config if "=" in item)
+    overrides = dict(options.config)
     try:
         run = run_program(options.project, options.stack, config_overrides=overrides, preview=True)
         profile = profile_of(run.config.values)

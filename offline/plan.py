@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from offline.harness import ProgramError, ProgramRun, run_program
-from offline.project import ProjectError
+from offline.project import ProjectError, config_override
 
 
 def render(run: ProgramRun) -> str:
@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--config",
         action="append",
         default=[],
+        type=config_override,
         metavar="KEY=VALUE",
         help="override a config value for this run, like `pulumi config set` (repeatable)",
     )
@@ -57,12 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     options = parser.parse_args(argv)
-    overrides = {}
-    for item in options.config:
-        key, separator, value = item.partition("=")
-        if not separator or not key:
-            parser.error(f"--config takes KEY=VALUE, got {item!r}")
-        overrides[key] = value
+    overrides = dict(options.config)
     try:
         run = run_program(options.project, options.stack, config_overrides=overrides, preview=True)
     except (ProjectError, ProgramError) as error:

@@ -8,6 +8,7 @@ no secrets provider, so each secure value is replaced by a placeholder secret th
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -103,6 +104,18 @@ class StackConfig:
                 if secret:
                     secret_keys.add(key)
         return StackConfig(values, frozenset(secret_keys))
+
+
+def config_override(text: str) -> tuple[str, str]:
+    """``--config KEY=VALUE`` as the command lines take it (like ``pulumi config set KEY VALUE``).
+
+    An argparse ``type``: a value without ``=`` or with an empty key is refused with the option's name,
+    never dropped, so a typo cannot run the stack on its own configuration unnoticed.
+    """
+    key, separator, value = text.partition("=")
+    if not separator or not key.strip():
+        raise argparse.ArgumentTypeError(f"takes KEY=VALUE, got {text!r}")
+    return key.strip(), value
 
 
 def placeholder_secret(key: str) -> str:

@@ -28,6 +28,7 @@ from offline.gate.gate import DEFAULT_PACK, DEFAULT_TIMEOUT_S, GateOptions, Gate
 from offline.gate.program import REPO_ROOT, ProgramRunError, load_stack_outputs
 from offline.gate.report import docs_url, render_sarif, render_table
 from offline.harness import ProgramTimeout
+from offline.project import config_override
 
 _TIMED_OUT = False
 
@@ -87,7 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="policy config JSON (with suppressions), as pulumi's --policy-pack-config: one per --policy-pack, "
         "in the same order, or none; an empty FILE ('') gives that pack no config; {stack} in FILE is the stack",
     )
-    parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        type=config_override,
+        metavar="KEY=VALUE",
+        help="override a config value",
+    )
     parser.add_argument(
         "--stack-outputs",
         type=Path,
@@ -123,12 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
     if options.timeout <= 0:
         parser.error("--timeout takes a positive number of seconds")
-    overrides = {}
-    for item in options.config:
-        key, separator, value = item.partition("=")
-        if not separator or not key:
-            parser.error(f"--config takes KEY=VALUE, got {item!r}")
-        overrides[key] = value
+    overrides = dict(options.config)
     stacks = list(dict.fromkeys(options.stacks or ["dev"]))
     for path in (options.json, options.sarif):
         if path is not None and len(stacks) > 1 and "{stack}" not in str(path):

@@ -26,7 +26,7 @@ for _entry in os.environ.get(FALLBACK_PATH_VARIABLE, "").split(os.pathsep):
     if _entry and _entry not in sys.path:
         sys.path.append(_entry)  # the gate's child: PyYAML when the program's environment lacks it
 
-from offline.project import PulumiProject  # noqa: E402
+from offline.project import PulumiProject, config_override  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHILD_GRACE_S = 15.0  # the child stops itself at the deadline; this is how long the parent then waits
@@ -303,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--stack", required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--unknowns", action="store_true")
-    parser.add_argument("--config", action="append", default=[])
+    parser.add_argument("--config", action="append", default=[], type=config_override)
     parser.add_argument("--timeout", type=float)
     parser.add_argument("--stack-outputs", type=Path)
     return parser
@@ -313,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     """Child-process entry: run the program here and write its resources as JSON."""
     parser = build_parser()
     options = parser.parse_args(argv)
-    overrides = dict(item.split("=", 1) for item in options.config)
+    overrides = dict(options.config)
     referenced = json.loads(options.stack_outputs.read_text(encoding="utf-8")) if options.stack_outputs else None
     try:
         result = run_in_process(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -11,7 +13,7 @@ import pytest
 
 from offline.harness import ProgramError, ProgramTimeout, run_program
 from offline.plan import main as plan_main
-from offline.project import ProjectError, placeholder_secret
+from offline.project import ProjectError, config_override, placeholder_secret
 
 SAMPLE = Path(__file__).parent / "fixtures" / "sample_project"
 
@@ -139,3 +141,22 @@ def test_given_no_outputs_for_a_referenced_stack_then_they_are_unknown_and_a_war
     run = run_program(_referencing_program(tmp_path), "dev", preview=True)
     assert isinstance(run.outputs["vpcId"], pulumi.output.Unknown)
     assert any("stack reference 'acme/network/prod'" in warning for warning in run.warnings)
+
+
+@pytest.mark.parametrize("text", ["environment", "=prod", " =prod"])
+def test_given_a_config_override_without_a_key_and_value_then_it_is_refused_by_name(text):
+    with pytest.raises(argparse.ArgumentTypeError, match="takes KEY=VALUE"):
+        config_override(text)
+
+
+def test_given_a_config_override_then_only_the_first_equals_sign_splits_it():
+    assert config_override("serverless-infra:tag=a=b") == ("serverless-infra:tag", "a=b")
+
+
+@pytest.mark.parametrize("module", ["offline.cost", "offline.capacity", "offline.plan", "offline.gate.__main__"])
+def test_given_a_malformed_config_override_then_each_command_line_refuses_it(module, capsys):
+    parser = importlib.import_module(module).build_parser()
+    with pytest.raises(SystemExit) as refused:
+        parser.parse_args(["--config", "environment"])
+    assert refused.value.code == 2
+    assert "argument --config: takes KEY=VALUE, got 'environment'" in capsys.readouterr().err
