@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from offline.harness import ProgramError
+from contract.settings import SettingsError
 
 FUNCTION = "aws:lambda/function:Function"
 ALIAS = "aws:lambda/alias:Alias"
@@ -42,17 +42,15 @@ def test_given_snap_start_then_the_functions_no_caller_waits_on_keep_initialisin
     assert "snapStart" not in _function(run, key).inputs
 
 
-def test_given_snap_start_with_provisioned_concurrency_then_the_key_is_named_and_the_reason_given(run_stack):
-    with pytest.raises(ProgramError) as failure:
-        run_stack("dev", snapStart="true", provisionedConcurrencyMin="1", provisionedConcurrencyMax="5")
-    cause = failure.value.__cause__
-    assert type(cause).__name__ == "ConfigError"
-    assert cause.key == "serverless-infra:snapStart"
-    assert "provisioned concurrency" in str(cause)
-    assert "provisionedConcurrencyMax is 5" in str(cause)
+def test_given_snap_start_with_provisioned_concurrency_then_the_key_is_named_and_the_reason_given(parse_stack):
+    with pytest.raises(SettingsError) as failure:
+        parse_stack("dev", snapStart="true", provisionedConcurrencyMin="1", provisionedConcurrencyMax="5")
+    assert failure.value.key == "serverless-infra:snapStart"
+    assert "provisioned concurrency" in str(failure.value)
+    assert "provisionedConcurrencyMax is 5" in str(failure.value)
 
 
-def test_given_snap_start_that_is_not_a_boolean_then_the_key_is_named(run_stack):
-    with pytest.raises(ProgramError) as failure:
-        run_stack("dev", snapStart="sometimes")
-    assert failure.value.__cause__.key == "serverless-infra:snapStart"
+def test_given_snap_start_that_is_not_a_boolean_then_the_key_is_named(parse_stack):
+    with pytest.raises(SettingsError) as failure:
+        parse_stack("dev", snapStart="sometimes")
+    assert failure.value.key == "serverless-infra:snapStart"
