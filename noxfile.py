@@ -7,9 +7,13 @@ reused between runs (uv makes both fast).
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import nox
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # `nox` itself does not put this folder on the path
+from offline.gate.packs import PACK_CHOICE_OPTIONS, PROJECT_PACKS
 
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_existing_virtualenvs = True
@@ -213,17 +217,8 @@ def preview(session: nox.Session) -> None:
     """
     _install(session, "infra/requirements.txt", "requirements-dev.txt")
     _ensure_archives(session)
-    chosen = any(argument.split("=", 1)[0] in _GATE_PACK_OPTIONS for argument in session.posargs)
-    session.run("python", "-m", "offline.gate", *session.posargs, *(() if chosen else BOTH_PACKS))
-
-
-BOTH_PACKS = (
-    *("--policy-pack", "policies", "--policy-pack-config", ""),
-    *("--policy-pack", "policies-checkov", "--policy-pack-config", "policies-checkov/policy-config.{stack}.json"),
-)
-"""This project's gate: the main pack and the Checkov pack with each stack's mandatory checks and suppressions."""
-_GATE_PACK_OPTIONS = frozenset({"--policy-pack", "--pack", "--policy-pack-config", "--policy-config", "--project"})
-"""Options with which a caller chooses the packs (or gates another project, whose stacks have no Checkov config)."""
+    chosen = any(argument.split("=", 1)[0] in PACK_CHOICE_OPTIONS for argument in session.posargs)
+    session.run("python", "-m", "offline.gate", *session.posargs, *(() if chosen else PROJECT_PACKS))
 
 
 @nox.session(python=PYTHON)

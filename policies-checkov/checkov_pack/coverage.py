@@ -41,10 +41,14 @@ class TypeCoverage:
 
 def program_resources(stack: str, *, unknowns: bool) -> list[evaluation.StackResource]:
     """The blueprint's resources for one stack, as the gate's AnalyzeStack sees them (outputs, dependencies)."""
+    import tempfile
+
     from offline.gate.program import REPO_ROOT as PROJECT
     from offline.gate.program import run_project
+    from offline.package import placeholder_archives
 
-    result = run_project(PROJECT, stack, {}, unknowns=unknowns)
+    with tempfile.TemporaryDirectory() as directory:  # the verdicts do not depend on the archives' bytes
+        result = run_project(PROJECT, stack, placeholder_archives(Path(directory)), unknowns=unknowns)
     return [
         evaluation.StackResource(
             token=str(r["type"]),

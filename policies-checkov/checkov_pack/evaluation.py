@@ -34,7 +34,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Final
 
-from checkov_pack.terraform import TerraformResource, convert
+from checkov_pack.terraform import TerraformResource, attribute_name, convert
 
 SOURCE_URL: Final = "https://github.com/bridgecrewio/checkov/blob/{version}/{path}"
 PASSED: Final = "passed"
@@ -169,7 +169,7 @@ def build_plan(stack: Iterable[StackResource]) -> Plan:
             references = [ref for address in known for ref in (f"{address}.id", address)]
             plan.follows[resource.urn] |= {urn for urn in urns if urn in address_of}
             if references:
-                expressions[_snake(prop)] = {"references": references}
+                expressions[attribute_name(resource.token, prop)] = {"references": references}
         configured.append(
             {
                 "address": address,
@@ -188,12 +188,6 @@ def build_plan(stack: Iterable[StackResource]) -> Plan:
         "configuration": {"provider_config": {"aws": {"name": "aws"}}, "root_module": {"resources": configured}},
     }
     return plan
-
-
-def _snake(name: str) -> str:
-    from checkov_pack.terraform import snake_case
-
-    return snake_case(name)
 
 
 def evaluate(stack: Iterable[StackResource], skip: Iterable[str] = ()) -> list[Verdict]:

@@ -18,7 +18,11 @@ Metadata older than the pin is accepted: pulumi-aws 7 renamed some tokens (the S
 resources lost their suffix; https://www.pulumi.com/registry/packages/aws/how-to-guides/7-0-migration/),
 which ``V7_TOKENS`` applies, and a token the installed (pinned) SDK no longer defines (a resource the
 provider removed since) is left out. A metadata file that holds only ``renames.resources`` (an
-extract) leaves the property renames as ``mapping.json`` has them; ``properties_source`` says which.
+extract) leaves the property renames as ``mapping.json`` has them. An extract whose
+``renamedProperties`` covers only some tokens names them in ``_renamedPropertiesTokens`` (a token
+listed without an entry has no renamed properties): those tokens take the metadata's renames, every
+other token keeps the entry ``mapping.json`` has, listed in ``properties_kept``.
+``properties_source`` says which.
 
 ``--check`` exits 1 when ``mapping.json`` differs from what the metadata gives.
 """
@@ -68,6 +72,8 @@ _LEGACY: Final = re.compile(r"_legacy$")
 _SDK_RESOURCE: Final = re.compile(r'@pulumi\.type_token\("(aws:[^"]+)"\)\s*\nclass \w+\(pulumi\.CustomResource\)')
 PROPERTIES_FROM_METADATA: Final = "renames.renamedProperties"
 PROPERTIES_KEPT: Final = "mapping.json as before (the metadata given held no renames.renamedProperties)"
+# An extract's list of the tokens whose renamedProperties it copied (absent: the whole file's).
+EXTRACT_TOKENS: Final = "_renamedPropertiesTokens"
 
 
 def pinned_pulumi_aws(constraints: Path = CONSTRAINTS) -> str:
@@ -90,7 +96,7 @@ def derive(
 
     ``sdk_tokens`` (the pinned SDK's resource tokens) drops tokens the provider has removed since
     the metadata's version; ``previous_properties`` stands in for a metadata file without
-    ``renamedProperties``.
+    ``renamedProperties``, and for the tokens an extract's ``renamedProperties`` does not cover.
     """
     renames = metadata["renames"]
     wanted_types, extra = set(checked_types), set(extra_tokens)
@@ -106,20 +112,30 @@ def derive(
             resources[current] = tf_type
             tokens_of[token] = current
     properties: dict[str, dict[str, str]] = {}
+    kept: list[str] = []
     if "renamedProperties" in renames:
-        properties_source = PROPERTIES_FROM_METADATA
+        covered = metadata.get(EXTRACT_TOKENS)
+        from_metadata = {current for token, current in tokens_of.items() if covered is None or token in covered}
         for token, names in renames["renamedProperties"].items():
-            if token not in tokens_of:
+            if tokens_of.get(token) not in from_metadata:
                 continue
-            # Kept: real renames, and plural names the conversion must not singularise (``api_stages``).
-            special = {p: tf for p, tf in names.items() if tf != snake_case(p) or singular(snake_case(p)) != tf}
+            special = _special(names)
             if special:
-                properties[tokens_of[token]] = dict(sorted(special.items()))
+                properties[tokens_of[token]] = special
+        kept = sorted(token for token in resources if token not in from_metadata)
+        properties_source = (
+            PROPERTIES_FROM_METADATA
+            if not kept
+            else f"{PROPERTIES_FROM_METADATA} for the {len(from_metadata)} tokens the metadata extract covers "
+            f"({EXTRACT_TOKENS}); mapping.json as before for the {len(kept)} in properties_kept"
+        )
     else:
         properties_source = PROPERTIES_KEPT
-        for token, names in (previous_properties or {}).items():
-            if token in resources:
-                properties[token] = dict(sorted(names.items()))
+        kept = sorted(resources)
+    previous = previous_properties or {}
+    for token in kept:
+        if token in previous:
+            properties[token] = dict(sorted(previous[token].items()))
     return {
         "source": SOURCE,
         "source_commit": commit,
@@ -127,9 +143,15 @@ def derive(
         "v7_token_renames_source": "https://www.pulumi.com/registry/packages/aws/how-to-guides/7-0-migration/",
         "extra_tokens": sorted(extra),
         "properties_source": properties_source,
+        **({"properties_kept": kept} if kept and "renamedProperties" in renames else {}),
         "resources": dict(sorted(resources.items())),
         "properties": dict(sorted(properties.items())),
     }
+
+
+def _special(names: Mapping[str, str]) -> dict[str, str]:
+    """The renames the conversion rules would get wrong, and plural names it must not singularise (``api_stages``)."""
+    return {p: tf for p, tf in sorted(names.items()) if tf != snake_case(p) or singular(snake_case(p)) != tf}
 
 
 def sdk_resource_tokens(package_dir: Path) -> set[str]:

@@ -124,6 +124,14 @@ def terraform_type(token: str, mapping: ProviderMapping | None = None) -> str | 
     return (mapping or load_mapping()).resources.get(token)
 
 
+def attribute_name(token: str, prop: str, mapping: ProviderMapping | None = None) -> str:
+    """The Terraform attribute a Pulumi property of ``token`` is: the bridge's rename, else snake_case.
+
+    One rule for values (:func:`convert`) and for the references graph checks follow between resources.
+    """
+    return (mapping or load_mapping()).properties.get(token, {}).get(prop) or snake_case(prop)
+
+
 def convert(token: str, props: Any, mapping: ProviderMapping | None = None) -> TerraformResource | None:
     """The Terraform form of a resource's properties; None for a token the mapping does not name."""
     mapping = mapping or load_mapping()
@@ -134,7 +142,7 @@ def convert(token: str, props: Any, mapping: ProviderMapping | None = None) -> T
     resource = TerraformResource(tf_type, {})
     for key in _keys(props):
         value = _read(props, key)
-        name = renames.get(key) or snake_case(key)
+        name = attribute_name(token, key, mapping)
         if value is UNKNOWN:
             resource.unknown.add(name)
             continue

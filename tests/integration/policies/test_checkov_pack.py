@@ -15,7 +15,14 @@ from typing import Any
 import jsonschema
 import pytest
 from checkov_pack import answered, coverage, evaluation, terraform
-from checkov_pack.generate_mapping import PROPERTIES_KEPT, derive, pinned_pulumi_aws, sdk_resource_tokens
+from checkov_pack.generate_mapping import (
+    EXTRACT_TOKENS,
+    PROPERTIES_FROM_METADATA,
+    PROPERTIES_KEPT,
+    derive,
+    pinned_pulumi_aws,
+    sdk_resource_tokens,
+)
 
 from offline.gate import environment
 
@@ -182,6 +189,64 @@ def test_an_extract_without_property_renames_keeps_the_previous_ones_for_tokens_
     assert mapping["properties_source"] == PROPERTIES_KEPT
 
 
+def test_an_extract_covering_some_tokens_takes_their_renames_and_keeps_the_others_listed():
+    """GIVEN renamedProperties for the tokens an extract names WHEN derived THEN only those take the metadata's.
+
+    A named token without an entry has no renames (its earlier entry goes); an unnamed token keeps its
+    earlier entry and is listed in properties_kept.
+    """
+    metadata = {
+        EXTRACT_TOKENS: ["aws:apigateway/stage:Stage", "aws:sns/topicPolicy:TopicPolicy"],
+        "renames": {
+            "resources": {
+                "aws:apigateway/stage:Stage": "aws_api_gateway_stage",
+                "aws:sns/topicPolicy:TopicPolicy": "aws_sns_topic_policy",
+                "aws:lb/listener:Listener": "aws_lb_listener",
+            },
+            "renamedProperties": {
+                "aws:apigateway/stage:Stage": {"restApi": "rest_api_id", "stageName": "stage_name"},
+                "aws:lb/listener:Listener": {"defaultActions": "default_action", "sslPolicy": "ssl_policy"},
+            },
+        },
+    }
+    previous = {
+        "aws:sns/topicPolicy:TopicPolicy": {"arn": "topic_arn"},
+        "aws:lb/listener:Listener": {"defaultActions": "default_action"},
+    }
+    mapping = derive(
+        metadata,
+        ["aws_api_gateway_stage", "aws_sns_topic_policy", "aws_lb_listener"],
+        [],
+        "abc123",
+        previous_properties=previous,
+    )
+    assert mapping["properties"] == {
+        "aws:apigateway/stage:Stage": {"restApi": "rest_api_id"},
+        "aws:lb/listener:Listener": {"defaultActions": "default_action"},
+    }
+    assert mapping["properties_kept"] == ["aws:lb/listener:Listener"]
+    assert mapping["properties_source"].startswith(f"{PROPERTIES_FROM_METADATA} for the 2 tokens")
+
+
+def test_full_metadata_is_the_source_of_every_token_s_renames():
+    metadata = {
+        "renames": {
+            "resources": {"aws:lambda/permission:Permission": "aws_lambda_permission"},
+            "renamedProperties": {"aws:lambda/permission:Permission": {"function": "function_name"}},
+        }
+    }
+    mapping = derive(metadata, ["aws_lambda_permission"], [], "abc123", previous_properties={})
+    assert mapping["properties_source"] == PROPERTIES_FROM_METADATA
+    assert "properties_kept" not in mapping
+
+
+def test_the_committed_mapping_gives_api_gateway_children_their_rest_api_id():
+    """GIVEN a method registered with restApi WHEN converted THEN Checkov reads rest_api_id, as Terraform names it."""
+    converted = terraform.convert("aws:apigateway/method:Method", {"restApi": "api-1", "httpMethod": "GET"})
+    assert converted is not None
+    assert converted.values == {"rest_api_id": "api-1", "http_method": "GET"}
+
+
 def test_the_sdk_tokens_are_the_custom_resources_its_modules_declare(tmp_path):
     module = tmp_path / "s3" / "bucket.py"
     module.parent.mkdir()
@@ -326,8 +391,8 @@ def both_packs(config: Path | str = "") -> list[str]:
     ]
 
 
-def test_prod_passes_both_packs_with_every_checkov_finding_suppressed_and_over_80_checks_evaluated(gate):
-    run = gate("--stack", "prod", *both_packs(PROD_CONFIG))
+def test_prod_passes_both_packs_with_every_checkov_finding_suppressed_and_over_80_checks_evaluated(real):
+    run = real("prod", *both_packs(PROD_CONFIG))
     assert run.code == 0, run.out
     checkov = [f for f in run.report["findings"] if f["pack"] == "checkov-aws"]
     assert checkov
@@ -339,21 +404,21 @@ def test_prod_passes_both_packs_with_every_checkov_finding_suppressed_and_over_8
     assert {e["status"] for e in run.report["summary"]["suppressions"]} == {"active"}
 
 
-def test_a_first_preview_of_prod_passes_too_reporting_no_failure_that_depends_on_an_unknown_value(gate):
-    run = gate("--stack", "prod", "--unknowns", *both_packs(PACK / "policy-config.{stack}.json"))
+def test_a_first_preview_of_prod_passes_too_reporting_no_failure_that_depends_on_an_unknown_value(real):
+    run = real("prod", "--unknowns", *both_packs(PACK / "policy-config.{stack}.json"))
     assert run.code == 0, run.out
     assert not [f for f in run.report["findings"] if f["pack"] == "checkov-aws" and f["state"] == "fail"]
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging"])
-def test_the_other_stacks_pass_with_their_own_checkov_config(gate, stack):
-    run = gate("--stack", stack, *both_packs(PACK / "policy-config.{stack}.json"))
+def test_the_other_stacks_pass_with_their_own_checkov_config(real, stack):
+    run = real(stack, *both_packs(PACK / "policy-config.{stack}.json"))
     assert run.code == 0, run.out
     assert {e["status"] for e in run.report["summary"]["suppressions"]} == {"active"}
 
 
-def test_a_checkov_finding_is_one_sarif_result_under_its_check_id_with_the_guideline(gate):
-    run = gate("--stack", "prod", *both_packs(PROD_CONFIG))
+def test_a_checkov_finding_is_one_sarif_result_under_its_check_id_with_the_guideline(real):
+    run = real("prod", *both_packs(PROD_CONFIG))
     rules = {rule["id"]: rule for rule in run.sarif["runs"][0]["tool"]["driver"]["rules"]}
     results = [r for r in run.sarif["runs"][0]["results"] if r["ruleId"] == "CKV_AWS_116"]
     assert results
@@ -452,3 +517,21 @@ def test_the_pack_runs_in_its_own_virtualenv_with_checkov_beside_pulumi_policy_c
     )
     assert run.code == 0, run.err
     assert "CKV_AWS_79" in run.policies("fail")
+
+
+def test_a_reference_is_filed_under_the_same_terraform_attribute_as_its_value():
+    """GIVEN a stage whose restApi input comes from a REST API WHEN the plan is built THEN the reference
+    graph checks follow sits under rest_api_id, where the bridge puts the value, not under rest_api."""
+    api = resource("aws:apigateway/restApi:RestApi", {"name": "orders"}, name="api")
+    stage = resource(
+        "aws:apigateway/stage:Stage",
+        {"restApi": "abc123", "stageName": "v1"},
+        name="stage",
+        deps={"restApi": [api.urn]},
+    )
+    plan = evaluation.build_plan([api, stage])
+    configured = {r["name"]: r for r in plan.document["configuration"]["root_module"]["resources"]}
+    planned = {r["name"]: r for r in plan.document["planned_values"]["root_module"]["resources"]}
+    stage_name = next(name for name in configured if name.endswith("_stage"))
+    assert set(configured[stage_name]["expressions"]) == {"rest_api_id"}
+    assert planned[stage_name]["values"]["rest_api_id"] == "abc123"
