@@ -21,7 +21,7 @@ from local.database import DatabaseStep, ExternalDatabase
 from local.materialize import MaterializeError
 from local.postgres import ManagedDatabase
 from local.stack import PROJECT_ROOT, LocalStack, StackOptions, StackStartError
-from offline.project import config_override
+from offline.project import add_config_option
 
 
 def database_from_environment() -> DatabaseStep:
@@ -59,14 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--project-root", type=Path, default=PROJECT_ROOT)
     parser.add_argument("--state-dir", type=Path, help="where endpoint.json and logs go (default: .local/)")
     parser.add_argument("--no-database", action="store_true", help="run without PostgreSQL (data routes fail)")
-    parser.add_argument(
-        "--config",
-        action="append",
-        default=[],
-        type=config_override,
-        metavar="KEY=VALUE",
-        help="override a stack config key",
-    )
+    add_config_option(parser, "override a stack config key")
     return parser
 
 

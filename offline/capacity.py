@@ -36,7 +36,7 @@ from costmodel.capacity import (
 from offline.cost import resources_of
 from offline.harness import ProgramError, run_program
 from offline.package import placeholder_archives
-from offline.project import ProjectError, config_override
+from offline.project import ProjectError, add_config_option, error_line
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
@@ -202,14 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--ssm-high-throughput", action="store_true", help="the account has Parameter Store higher throughput on"
     )
-    parser.add_argument(
-        "--config",
-        action="append",
-        default=[],
-        type=config_override,
-        metavar="KEY=VALUE",
-        help="override a config value for this run",
-    )
+    add_config_option(parser)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--write", action="store_true", help="write the prod report into docs/capacity.md")
     mode.add_argument("--check", action="store_true", help="exit 1 if docs/capacity.md is stale")
@@ -237,8 +230,7 @@ def main(argv: list[str] | None = None) -> int:
             CAPACITY_DOC.write_text(expected_document(per_request), encoding="utf-8")
             print(f"updated {CAPACITY_DOC.relative_to(ROOT)}")
     except (ProjectError, ProgramError, CapacityInputError) as error:
-        cause = f" ({error.__cause__})" if error.__cause__ and str(error.__cause__) not in str(error) else ""
-        print(f"error: {error}{cause}", file=sys.stderr)
+        print(error_line(error), file=sys.stderr)
         return 2
     return 0
 

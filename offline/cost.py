@@ -34,7 +34,7 @@ from costmodel.estimate import (
     rest_api_requests,
 )
 from offline.harness import ProgramError, ProgramRun, run_program
-from offline.project import ProjectError, config_override
+from offline.project import ProjectError, add_config_option, error_line
 
 SENSITIVE_PARAMETERS = frozenset(spec.name for spec in PARAMETERS if spec.sensitive)
 
@@ -170,14 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--project", default=".", type=Path)
     parser.add_argument("--stack", default="prod")
     parser.add_argument("--json", type=Path, help="also write the estimate as JSON to this file")
-    parser.add_argument(
-        "--config",
-        action="append",
-        default=[],
-        type=config_override,
-        metavar="KEY=VALUE",
-        help="override a config value for this run",
-    )
+    add_config_option(parser)
     return parser
 
 
@@ -190,8 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         profile = profile_of(run.config.values)
         budget = float(parse_settings(run.config.values).observability.monthly_budget_usd)
     except (ProjectError, ProgramError, ValueError) as error:
-        cause = f" ({error.__cause__})" if error.__cause__ and str(error.__cause__) not in str(error) else ""
-        print(f"error: {error}{cause}", file=sys.stderr)
+        print(error_line(error), file=sys.stderr)
         return 2
     resources = resources_of(run)
     try:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from offline.harness import ProgramError, ProgramRun, run_program
-from offline.project import ProjectError, config_override
+from offline.project import ProjectError, add_config_option, error_line
 
 
 def render(run: ProgramRun) -> str:
@@ -44,14 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--project", default=".", type=Path, help="Pulumi project directory")
     parser.add_argument("--stack", default="dev", help="stack name (reads Pulumi.<stack>.yaml)")
-    parser.add_argument(
-        "--config",
-        action="append",
-        default=[],
-        type=config_override,
-        metavar="KEY=VALUE",
-        help="override a config value for this run, like `pulumi config set` (repeatable)",
-    )
+    add_config_option(parser, "override a config value for this run, like `pulumi config set` (repeatable)")
     return parser
 
 
@@ -62,8 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run = run_program(options.project, options.stack, config_overrides=overrides, preview=True)
     except (ProjectError, ProgramError) as error:
-        cause = f" ({error.__cause__})" if error.__cause__ and str(error.__cause__) not in str(error) else ""
-        print(f"error: {error}{cause}", file=sys.stderr)
+        print(error_line(error), file=sys.stderr)
         return 2
     print(render(run))
     return 0

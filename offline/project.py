@@ -118,6 +118,17 @@ def config_override(text: str) -> tuple[str, str]:
     return key.strip(), value
 
 
+def add_config_option(parser: argparse.ArgumentParser, help: str = "override a config value for this run") -> None:
+    """The ``--config KEY=VALUE`` option every command line that runs a program takes (repeatable)."""
+    parser.add_argument("--config", action="append", default=[], type=config_override, metavar="KEY=VALUE", help=help)
+
+
+def error_line(error: BaseException) -> str:
+    """One line for a command line's error exit: the error, and its cause when it adds something."""
+    cause = error.__cause__
+    return f"error: {error}" + (f" ({cause})" if cause and str(cause) not in str(error) else "")
+
+
 def placeholder_secret(key: str) -> str:
     """The value a secure config entry takes offline: recognisable, never a real secret."""
     return f"offline-secret-for-{key.replace(':', '-')}"

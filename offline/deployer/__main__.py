@@ -17,7 +17,7 @@ from pathlib import Path
 from offline.deployer import ACCOUNT_VARIABLE, path_of, policies_for, render
 from offline.harness import ProgramError, run_program
 from offline.package import placeholder_archives
-from offline.project import ProjectError
+from offline.project import ProjectError, error_line
 
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 
@@ -62,8 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             run = run_program(options.project, options.stack, config_overrides=archives, preview=True)
         policies = policies_for(role, run, options.account_id or ACCOUNT_VARIABLE)
     except (ProjectError, ProgramError) as error:
-        cause = f" ({error.__cause__})" if error.__cause__ and str(error.__cause__) not in str(error) else ""
-        print(f"error: {error}{cause}", file=sys.stderr)
+        print(error_line(error), file=sys.stderr)
         return 2
     except KeyError as error:
         print(f"error: {error.args[0]}", file=sys.stderr)

@@ -28,7 +28,7 @@ from offline.gate.gate import DEFAULT_PACK, DEFAULT_TIMEOUT_S, GateOptions, Gate
 from offline.gate.program import REPO_ROOT, ProgramRunError, load_stack_outputs
 from offline.gate.report import docs_url, render_sarif, render_table
 from offline.harness import ProgramTimeout
-from offline.project import config_override
+from offline.project import add_config_option
 
 _TIMED_OUT = False
 
@@ -88,14 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="policy config JSON (with suppressions), as pulumi's --policy-pack-config: one per --policy-pack, "
         "in the same order, or none; an empty FILE ('') gives that pack no config; {stack} in FILE is the stack",
     )
-    parser.add_argument(
-        "--config",
-        action="append",
-        default=[],
-        type=config_override,
-        metavar="KEY=VALUE",
-        help="override a config value",
-    )
+    add_config_option(parser, "override a config value")
     parser.add_argument(
         "--stack-outputs",
         type=Path,
