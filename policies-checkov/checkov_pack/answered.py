@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Final
 
+from checkov_pack.generated import write_or_check
+
 ANSWERED_FILE: Final = Path(__file__).with_name("answered.json")
 
 
@@ -41,14 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m checkov_pack.answered", description=__doc__)
     parser.add_argument("--check", action="store_true", help="exit 1 if answered.json is stale")
     options = parser.parse_args(argv)
-    text = render(derive())
-    if options.check:
-        if ANSWERED_FILE.read_text(encoding="utf-8") != text:
-            print(f"{ANSWERED_FILE} is stale: run python -m checkov_pack.answered", file=sys.stderr)
-            return 1
-        return 0
-    ANSWERED_FILE.write_text(text, encoding="utf-8")
-    return 0
+    return write_or_check(
+        ANSWERED_FILE, render(derive()), check=options.check, command="python -m checkov_pack.answered"
+    )
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Final
 
 from checkov_pack import answered, evaluation, terraform
+from checkov_pack.generated import write_or_check
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 PAGE: Final = REPO_ROOT / "docs" / "checkov-coverage.md"
@@ -156,14 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m checkov_pack.coverage", description=__doc__)
     parser.add_argument("--check", action="store_true", help="exit 1 if docs/checkov-coverage.md is stale")
     options = parser.parse_args(argv)
-    text = generate()
-    if options.check:
-        if not PAGE.exists() or PAGE.read_text(encoding="utf-8") != text:
-            print(f"{PAGE} is stale: run python -m checkov_pack.coverage", file=sys.stderr)
-            return 1
-        return 0
-    PAGE.write_text(text, encoding="utf-8")
-    return 0
+    return write_or_check(PAGE, generate(), check=options.check, command="python -m checkov_pack.coverage")
 
 
 if __name__ == "__main__":

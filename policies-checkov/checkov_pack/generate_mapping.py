@@ -39,6 +39,7 @@ from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from checkov_pack.generated import write_or_check
 from checkov_pack.terraform import MAPPING_FILE, singular, snake_case
 
 CONSTRAINTS: Final = Path(__file__).resolve().parents[2] / "constraints.txt"
@@ -196,13 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         previous_properties=previous.get("properties", {}),
     )
     text = json.dumps(mapping, indent=2) + "\n"
-    if options.check:
-        if MAPPING_FILE.read_text(encoding="utf-8") != text:
-            print(f"{MAPPING_FILE} is stale: run python -m checkov_pack.generate_mapping", file=sys.stderr)
-            return 1
-        return 0
-    MAPPING_FILE.write_text(text, encoding="utf-8")
-    return 0
+    return write_or_check(MAPPING_FILE, text, check=options.check, command="python -m checkov_pack.generate_mapping")
 
 
 if __name__ == "__main__":
