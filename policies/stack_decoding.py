@@ -1,17 +1,26 @@
-"""Decode each resource once per AnalyzeStack call, not once per stack policy.
+"""Decode each resource once per analysis call, not once per policy.
 
-The CrossGuard SDK's AnalyzeStack (pulumi-policy ``policy.py``, ``_PolicyAnalyzerServicer``) turns
-every resource's protobuf ``Struct`` into a dict with ``json_format.MessageToDict`` inside its loop
-over stack policies: with the pack's 40 stack policies and a stack of 220 resources that is 8,800
-conversions of 220 distinct messages, most of the pack's time on a stack. The verdicts do not depend
-on it, so the conversion is shared: while one AnalyzeStack call runs on a thread, a message whose
-deterministic serialization was converted before in that call gets the same dict back.
+The CrossGuard SDK (pulumi-policy ``policy.py``, ``_PolicyAnalyzerServicer``) decodes a resource's
+properties inside its loop over policies: ``json_format.MessageToDict``, then
+``deserialize_properties``, then ``unknown_checking_proxy``, for every policy. AnalyzeStack does it
+for every resource of the stack once per stack policy (the pack's 40 stack policies on a stack of
+220 resources: 8,800 decodings of 220 resources), Analyze once per resource policy for the one
+resource it is asked about. The verdicts do not depend on it, so within one Analyze or AnalyzeStack
+call each resource is decoded once and every policy of that call gets the same read-only view.
 
-Sharing the dict is safe there because the SDK only hands it to ``deserialize_properties``, which
-builds new dicts and lists around it and never writes to it; a policy never sees the shared object.
-Outside AnalyzeStack (Analyze, Configure, whose policy config a policy does see) nothing is shared,
-and the memo is dropped when the call returns. Everything else keeps the SDK's own path, so the pack
-runs the same under ``pulumi preview --policy-pack policies`` and under the offline gate.
+Why sharing is safe: the SDK hands policies a proxy (``_DictProxy``) whose only write is item
+assignment. The shared proxies are switched to :class:`_ReadOnlyDictProxy`, which refuses it, so a
+policy that tried to write to a resource's properties fails loudly instead of changing what the
+next policy sees (none of the pack's policies writes). Lists are already read-only
+(``_ListProxy`` is a ``Sequence``). Outside Analyze and AnalyzeStack (Configure's policy config,
+which policies see and may keep; Remediate, which rewrites properties) nothing is shared, and each
+call's memo is dropped when it returns.
+
+Memo keys are the objects themselves, held for the whole call so that no identity is reused: the
+properties message (the protobuf runtime hands back the same wrapper for a sub-message while one is
+alive), then the dict converted from it, then the dict deserialized from that. Everything else keeps
+the SDK's own path, so the pack runs the same under ``pulumi preview --policy-pack policies`` and
+under the offline gate.
 """
 
 from __future__ import annotations
@@ -21,56 +30,140 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from google.protobuf import json_format  # type: ignore[import-untyped]
+from pulumi_policy.proxy import _DictProxy, _ListProxy
 
 _INSTALLED = "_serverless_infra_shared_decoding"
+_SHARED_CALLS = ("Analyze", "AnalyzeStack")
 
 
-class _SharedConversions:
-    """``json_format`` for the SDK's policy module: MessageToDict memoized within one AnalyzeStack call."""
+class ResourcePropertiesAreReadOnly(TypeError):
+    """A policy tried to change a resource's properties, which every policy of the call shares."""
 
-    def __init__(self, original: ModuleType) -> None:
-        self._original = original
+
+def _read_only_proxy_class(dict_proxy: type) -> type:
+    """The SDK's ``_DictProxy`` without item assignment."""
+
+    def refuse(self: Any, key: Any, value: Any) -> None:
+        raise ResourcePropertiesAreReadOnly(
+            f"policies must not change resource properties (set {key!r}): every policy of this analysis reads them"
+        )
+
+    return type("_ReadOnlyDictProxy", (dict_proxy,), {"__setitem__": refuse, "__slots__": ()})
+
+
+class _CallMemo:
+    """One Analyze/AnalyzeStack call's decodings, by the identity of the object each was made from."""
+
+    def __init__(self) -> None:
+        self.converted: dict[int, tuple[Any, Any]] = {}  # id(message) -> (message, its dict)
+        self.deserialized: dict[tuple[int, tuple[Any, ...]], tuple[Any, Any]] = {}  # (id(dict), args) -> (dict, result)
+        self.proxies: dict[int, tuple[Any, Any]] = {}  # id(deserialized) -> (deserialized, its proxy)
+        self.converted_ids: set[int] = set()
+        self.deserialized_ids: set[int] = set()
+
+
+class _SharedDecoding:
+    """The SDK policy module's three decoding steps, shared within one analysis call on this thread."""
+
+    def __init__(self, engine: ModuleType) -> None:
+        self._json_format = engine.json_format
+        self._deserialize = engine.deserialize_properties
+        self._proxy = engine.unknown_checking_proxy
+        self._read_only = _read_only_proxy_class(_DictProxy)
         self._calls = threading.local()
+        self.json_format = _JsonFormat(self)
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._original, name)
+    def _memo(self) -> _CallMemo | None:
+        memo: _CallMemo | None = getattr(self._calls, "memo", None)
+        return memo
 
-    def within_stack_analysis(self, run: Callable[[], Any]) -> Any:
-        """Run one AnalyzeStack call with a memo of its own on this thread."""
-        self._calls.memo = {}
+    def within_analysis(self, run: Callable[[], Any]) -> Any:
+        """Run one Analyze or AnalyzeStack call with a memo of its own on this thread."""
+        self._calls.memo = _CallMemo()
         try:
             return run()
         finally:
             self._calls.memo = None
 
-    def MessageToDict(self, message: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N802 (the SDK's name)
-        memo: dict[bytes, Any] | None = getattr(self._calls, "memo", None)
+    def message_to_dict(self, message: Any, *args: Any, **kwargs: Any) -> Any:
+        memo = self._memo()
         if memo is None or args or kwargs:
-            return self._original.MessageToDict(message, *args, **kwargs)
-        key = message.SerializeToString(deterministic=True)
-        converted = memo.get(key)
-        if converted is None:
-            converted = memo[key] = self._original.MessageToDict(message)
-        return converted
+            return self._json_format.MessageToDict(message, *args, **kwargs)
+        known = memo.converted.get(id(message))
+        if known is None:
+            known = memo.converted[id(message)] = (message, self._json_format.MessageToDict(message))
+            memo.converted_ids.add(id(known[1]))
+        return known[1]
+
+    def deserialize_properties(self, props: Any, *args: Any) -> Any:
+        memo = self._memo()
+        if memo is None or id(props) not in memo.converted_ids:
+            return self._deserialize(props, *args)
+        key = (id(props), args)
+        known = memo.deserialized.get(key)
+        if known is None:
+            known = memo.deserialized[key] = (props, self._deserialize(props, *args))
+            memo.deserialized_ids.add(id(known[1]))
+        return known[1]
+
+    def unknown_checking_proxy(self, props: Any) -> Any:
+        memo = self._memo()
+        if memo is None or id(props) not in memo.deserialized_ids:
+            return self._proxy(props)
+        known = memo.proxies.get(id(props))
+        if known is None:
+            known = memo.proxies[id(props)] = (props, self._read_only_view(self._proxy(props)))
+        return known[1]
+
+    def _read_only_view(self, proxy: Any) -> Any:
+        """``proxy`` and every dict proxy inside it, without item assignment."""
+        pending = [proxy]
+        while pending:
+            item = pending.pop()
+            if isinstance(item, _DictProxy):
+                item.__class__ = self._read_only
+                pending.extend(item["__target"].values())
+            elif isinstance(item, _ListProxy):
+                pending.extend(item["__target"])
+        return proxy
+
+
+class _JsonFormat:
+    """``json_format`` as the SDK's policy module sees it: MessageToDict shared, the rest its own."""
+
+    def __init__(self, shared: _SharedDecoding) -> None:
+        self._shared = shared
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._shared._json_format, name)
+
+    def MessageToDict(self, message: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N802 (the SDK's name)
+        return self._shared.message_to_dict(message, *args, **kwargs)
 
 
 def share_stack_decoding(engine: ModuleType) -> None:
-    """Install the shared conversion in the SDK's policy module ``engine`` (``pulumi_policy.policy``).
+    """Install the shared decoding in the SDK's policy module ``engine`` (``pulumi_policy.policy``).
 
-    Idempotent. Fails loudly if the SDK no longer has the servicer and its AnalyzeStack, so an upgrade
-    that moves them is noticed by the tests rather than silently losing the speed-up.
+    Idempotent. Fails loudly if the SDK no longer has the servicer, its Analyze and AnalyzeStack or
+    the three decoding steps, so an upgrade that moves them is noticed by the tests rather than
+    silently losing the speed-up.
     """
     servicer = engine._PolicyAnalyzerServicer
     if getattr(servicer, _INSTALLED, False):
         return
-    conversions = _SharedConversions(json_format)
-    original_analyze_stack = servicer.AnalyzeStack
-
-    def analyze_stack(self: Any, request: Any, context: Any) -> Any:
-        return conversions.within_stack_analysis(lambda: original_analyze_stack(self, request, context))
-
-    analyze_stack.__doc__ = original_analyze_stack.__doc__
-    setattr(engine, "json_format", conversions)  # noqa: B010 (a module attribute the SDK reads)
-    servicer.AnalyzeStack = analyze_stack
+    shared = _SharedDecoding(engine)
+    for name in _SHARED_CALLS:
+        setattr(servicer, name, _within_analysis(shared, getattr(servicer, name)))
+    setattr(engine, "json_format", shared.json_format)  # noqa: B010 (module attributes the SDK reads)
+    setattr(engine, "deserialize_properties", shared.deserialize_properties)  # noqa: B010
+    setattr(engine, "unknown_checking_proxy", shared.unknown_checking_proxy)  # noqa: B010
     setattr(servicer, _INSTALLED, True)
+
+
+def _within_analysis(shared: _SharedDecoding, call: Callable[..., Any]) -> Callable[..., Any]:
+    def analysis(self: Any, request: Any, context: Any) -> Any:
+        return shared.within_analysis(lambda: call(self, request, context))
+
+    analysis.__doc__ = call.__doc__
+    analysis.__name__ = call.__name__
+    return analysis

@@ -14,7 +14,10 @@ runtime directory the local stack uses (``bench.layout``). The handlers take tur
   first run; equal to "as packaged" when the archive's bytecode is used;
 - ``bench.handlers.timed_api.handler``: the same import and the same steps, timed one by one, in
   both layouts;
-- ``bench.handlers.empty.handler``: the baseline, the runtime alone (as packaged).
+- ``bench.handlers.empty.handler``: the baseline, the runtime alone (as packaged);
+- ``bench.handlers.sdk_floor.handler``: boto3, an SSM client made at init and one GetParameter of a
+  parameter the API reads: the floor of any function that reads its settings from Parameter Store,
+  so the target's 250 ms can be set against what the SDK alone takes in the same run.
 """
 
 from __future__ import annotations
@@ -30,11 +33,13 @@ from bench.events import api_event
 from bench.groups import COLD_START, Context
 from bench.harness import Figure, Summary, Target, bounded, latency_figure, progress
 from bench.layout import lambda_layout
+from contract.parameters import Category, parameters_in
 from contract.runtime import LAMBDA_RUNTIME
 from local.runtime import FunctionPool, FunctionSpec
 
 GROUP = "cold"
 TIMED_HANDLER = "bench.handlers.timed_api.handler"
+FLOOR_HANDLER = "bench.handlers.sdk_floor.handler"
 ABOVE_EMPTY = Target(250, "ms", label="≤ 250 ms above the empty handler")
 """Issue 18's target for the packaged cold start: what the function's own code adds to the runtime's."""
 PARTS = {
@@ -72,6 +77,14 @@ def on_runtime(spec: FunctionSpec, code_paths: tuple[Path, ...], *, read_only: b
     return dataclasses.replace(spec, code_paths=code_paths, runtime=LAMBDA_RUNTIME, environment=environment)
 
 
+def _floor_spec(api: FunctionSpec) -> FunctionSpec:
+    """The API's spec running the SDK floor handler, told to read the API's cursor signing key (a SecureString)."""
+    environment = api.environment
+    secret = next(spec for spec in parameters_in(Category.API) if spec.sensitive)
+    name = secret.path(environment["PARAMETER_PREFIX"], environment["ENVIRONMENT"])
+    return dataclasses.replace(api, handler=FLOOR_HANDLER, environment={**environment, "FLOOR_PARAMETER": name})
+
+
 def _status(payload: Any) -> int:
     status: int = payload["statusCode"]
     return status
@@ -102,6 +115,7 @@ async def run(context: Context) -> list[Figure]:
             ),
             "api packaged": on_runtime(backend.spec("api"), layout.packaged, read_only=True),
             "api": on_runtime(backend.spec("api"), layout.with_bytecode, read_only=False),
+            "sdk floor": on_runtime(_floor_spec(backend.spec("api")), layout.packaged, read_only=True),
             "timed packaged": on_runtime(backend.spec("api", handler=TIMED_HANDLER), layout.packaged, read_only=True),
             "timed": on_runtime(backend.spec("api", handler=TIMED_HANDLER), layout.with_bytecode, read_only=False),
         }
@@ -122,6 +136,7 @@ async def run(context: Context) -> list[Figure]:
                     empty_runtime.append((payload["timings"]["module_start"] - stamps["spawned"]) * 1000)
                 if name.startswith("timed"):
                     _split(payload, stamps, packaged_parts if name.endswith("packaged") else parts)
+    floor_above_empty = [floor - empty for floor, empty in zip(totals["sdk floor"], totals["empty"], strict=True)]
     above_empty = [packaged - empty for packaged, empty in zip(totals["api packaged"], totals["empty"], strict=True)]
     medians = {part: Summary.of(samples).p50 for part, samples in packaged_parts.items()}
     figures = [
@@ -139,6 +154,13 @@ async def run(context: Context) -> list[Figure]:
             },
         ),
         latency_figure(GROUP, "  above the empty handler (round by round)", above_empty, target=ABOVE_EMPTY),
+        latency_figure(
+            GROUP,
+            "  floor: boto3 + SSM client + one GetParameter, above the empty handler",
+            floor_above_empty,
+            target=ABOVE_EMPTY,
+            details={"cold_start_ms": totals["sdk floor"]},
+        ),
         latency_figure(
             GROUP,
             "cold start, with bytecode (the sources, compiled and cached)",
