@@ -78,7 +78,7 @@ def ssm(params: dict[str, Any]) -> dict[str, Any]:
     import boto3
     from orders.config import SettingsSource, batches
 
-    from contract.parameters import Category, category_path
+    from contract.parameters import DOCUMENT_NAME, Category, category_path
     from contract.workloads import workload
 
     source = SettingsSource(categories=workload("api").parameter_categories)
@@ -86,7 +86,7 @@ def ssm(params: dict[str, Any]) -> dict[str, Any]:
     client = boto3.client("ssm")  # AWS_ENDPOINT_URL points it at moto, as it does the function's
 
     def bare() -> None:
-        client.get_parameter(Name=f"{path}default_page_size", WithDecryption=True)
+        client.get_parameter(Name=f"{path}{DOCUMENT_NAME}", WithDecryption=True)
 
     def category(force: bool) -> Callable[[], object]:
         """The API category alone through the function's own fetch: one GetParameters call."""
@@ -113,7 +113,8 @@ def ssm(params: dict[str, Any]) -> dict[str, Any]:
     calls = len(batches([source.names(category) for category in source.categories]))
     return {
         "samples_ms": result,
-        "parameters_per_settings_load": len(source.load().as_dict()),
+        "parameters_per_settings_load": sum(len(source.names(category)) for category in source.categories),
+        "settings_per_settings_load": len(source.load().as_dict()),
         "calls_per_settings_load": calls,
     }
 

@@ -124,6 +124,9 @@ SSM_HIGH_THROUGHPUT_TPS: Final[dict[str, int]] = {
 API interaction): 10,000 TPS for GetParameter and GetParameters, 100 for GetParametersByPath. SSM_QUOTAS_DOC;
 https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-throughput.html"""
 SSM_HIGH_THROUGHPUT_SETTING: Final = "/ssm/parameter-store/high-throughput-enabled"
+SSM_STANDARD_VALUE_MAX_BYTES: Final = 4096
+"""A standard-tier parameter's value holds at most 4 KB (advanced: 8 KB, and billed):
+https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html"""
 
 API_GATEWAY_THROTTLING_DOC: Final = (
     "https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html"

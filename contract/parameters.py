@@ -1,14 +1,28 @@
 """The SSM Parameter Store hierarchy: ``/{prefix}/{env}/{category}/{name}``.
 
-Defined once, as data. The program creates exactly these parameters (each a SecureString encrypted
-with its category's KMS key), the function loads them by path, and the local stack seeds moto with
-them. A parameter's ``source`` says where its value comes from, so every consumer can tell a value
-the program derives from a resource from one set in stack configuration or generated as a secret.
+Defined once, as data. :data:`PARAMETERS` are the settings, each with its category and source (a
+value the program derives from a resource, one set in stack configuration, or a secret generated at
+deploy time). :data:`STORED_PARAMETERS` are the SSM parameters that hold them, derived from the
+settings and never listed by hand: a category's non-sensitive settings together in one parameter
+named :data:`DOCUMENT_NAME`, a JSON object of strings, and each sensitive setting in a parameter of
+its own, so a secret is rotated and rolled back alone and never printed inside a document. The
+program creates exactly the stored parameters (each a SecureString encrypted with its category's KMS
+key), the function loads them by name, and the local stack seeds moto with them.
+
+Fewer parameters is fewer names to fetch: the API's settings are five names, one GetParameters call
+(at most 10 names a call:
+https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameters.html), where one
+parameter per setting was 17 names and two calls, against Parameter Store's default 40 TPS
+(https://docs.aws.amazon.com/general/latest/gr/ssm.html). A JSON document is AWS's own convention for
+connection settings (the Secrets Manager RDS secret structure:
+https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_secret_json_structure.html).
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -34,7 +48,7 @@ class Source(StrEnum):
 
 @dataclass(frozen=True)
 class ParameterSpec:
-    """One parameter of the hierarchy."""
+    """One setting of the hierarchy; :data:`STORED_PARAMETERS` says which SSM parameter holds it."""
 
     category: Category
     name: str
@@ -42,8 +56,42 @@ class ParameterSpec:
     description: str
     sensitive: bool = False
 
+    @property
+    def stored_name(self) -> str:
+        """The leaf name of the SSM parameter that stores this setting: its own for a secret, else the document's."""
+        return self.name if self.sensitive else DOCUMENT_NAME
+
     def path(self, prefix: str, environment: str) -> str:
-        """Full parameter name, e.g. ``/myapp/dev/database/writer_host``."""
+        """Full name of the SSM parameter that stores this setting, e.g. ``/myapp/dev/database/settings``."""
+        return f"{category_path(prefix, environment, self.category)}{self.stored_name}"
+
+
+DOCUMENT_NAME: Final = "settings"
+"""The leaf name of the parameter that holds a category's non-sensitive settings as one JSON object."""
+
+
+@dataclass(frozen=True)
+class StoredParameter:
+    """One SSM parameter: a category's settings document, or one sensitive setting stored alone."""
+
+    category: Category
+    name: str  # the leaf name
+    settings: tuple[ParameterSpec, ...]
+    document: bool
+
+    @property
+    def sensitive(self) -> bool:
+        return any(spec.sensitive for spec in self.settings)
+
+    @property
+    def description(self) -> str:
+        if not self.document:
+            return self.settings[0].description
+        names = ", ".join(spec.name for spec in self.settings)
+        return f"The {self.category.value} settings, one JSON object of strings: {names}."
+
+    def path(self, prefix: str, environment: str) -> str:
+        """Full parameter name, e.g. ``/myapp/dev/database/settings``."""
         return f"{category_path(prefix, environment, self.category)}{self.name}"
 
 
@@ -93,12 +141,60 @@ PARAMETERS: Final[tuple[ParameterSpec, ...]] = (
 
 
 def parameters_in(category: Category) -> tuple[ParameterSpec, ...]:
-    """The parameters of one category, in definition order."""
+    """The settings of one category, in definition order."""
     return tuple(spec for spec in PARAMETERS if spec.category is category)
 
 
+def _stored(category: Category) -> tuple[StoredParameter, ...]:
+    """A category's settings grouped by :attr:`ParameterSpec.stored_name`, the document first."""
+    names = dict.fromkeys(sorted((spec.stored_name for spec in parameters_in(category)), key=_document_first))
+    return tuple(
+        StoredParameter(
+            category,
+            name,
+            tuple(spec for spec in parameters_in(category) if spec.stored_name == name),
+            document=name == DOCUMENT_NAME,
+        )
+        for name in names
+    )
+
+
+def _document_first(name: str) -> bool:
+    return name != DOCUMENT_NAME
+
+
+STORED_PARAMETERS: Final[tuple[StoredParameter, ...]] = tuple(
+    stored for category in Category for stored in _stored(category)
+)
+"""The SSM parameters the program creates, by category: the settings document first, then the secrets."""
+
+
+def stored_parameters_in(category: Category) -> tuple[StoredParameter, ...]:
+    """The SSM parameters of one category."""
+    return tuple(stored for stored in STORED_PARAMETERS if stored.category is category)
+
+
+def encode_document(values: Mapping[str, str]) -> str:
+    """A settings document's value: its settings' values by name, keys sorted so equal values give equal text."""
+    return json.dumps(dict(values), sort_keys=True, separators=(",", ":"))
+
+
+def decode_document(name: str, text: str) -> dict[str, str]:
+    """The values of a settings document; ValueError naming the parameter when it is not a JSON object of strings."""
+    try:
+        values = json.loads(text)
+    except ValueError as error:
+        raise ValueError(f"parameter {name} is not JSON ({error.args[0]})") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"parameter {name} must be a JSON object, got {type(values).__name__}")
+    wrong = sorted(key for key, value in values.items() if not isinstance(value, str))
+    if wrong:
+        raise ValueError(f"parameter {name}: the value of {', '.join(wrong)} must be a JSON string")
+    return values
+
+
 def relative_name(full_name: str, prefix: str, environment: str) -> tuple[Category, str]:
-    """Split ``/myapp/dev/api/max_page_size`` into (Category.API, "max_page_size").
+    """Split ``/myapp/dev/api/cursor_signing_key`` into (Category.API, "cursor_signing_key").
 
     Raises ValueError for a name outside the hierarchy, so a stray parameter is reported rather
     than silently ignored.

@@ -4,7 +4,7 @@ The seed is the blueprint (:func:`local.materialize.materialize`): every KMS key
 every SSM parameter with its type, key and value, every queue with its attributes and redrive
 policy, every bucket and the database's master secret. Values only a deployment knows are made
 here: a generated password gets a fresh random value, and the database's address, port and name
-come from the local database.
+in the database settings document come from the local database.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import IO, Any, Final
 
 import boto3
 
+from contract.parameters import DOCUMENT_NAME, Category, decode_document, encode_document
 from local.blueprint import Blueprint, ParameterBlueprint, QueueBlueprint
 from local.database import DatabaseEndpoint
 from local.processes import free_port, stop_process, wait_for_port
@@ -111,30 +112,41 @@ class SeededResources:
 
 
 LOCAL_DATABASE_PARAMETERS: Final = ("writer_host", "reader_host", "port", "name", "iam_auth")
+"""The database settings whose values are the local database's (fields of the database settings document)."""
 
 
 def local_value(parameter: ParameterBlueprint, database: DatabaseEndpoint | None) -> str | None:
     """The value a parameter gets locally, where the program's is not usable here (else None).
 
-    The database's address, port and name are the local database's. IAM database authentication
-    is off locally (``database/iam_auth`` false): a local PostgreSQL cannot check IAM tokens, so the
-    functions use the generated application password instead (on RDS, with it true, they use IAM
-    tokens only: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.html).
-    A value only a deployment knows (a generated password) gets a fresh random one, 40 characters
-    like the program's RandomPassword.
+    In the database settings document, the address, port and name are the local database's. IAM
+    database authentication is off locally (``iam_auth`` false): a local PostgreSQL cannot check IAM
+    tokens, so the functions use the generated application password instead (on RDS, with it true,
+    they use IAM tokens only: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.html).
+    The document's other fields are the program's. A value only a deployment knows (a generated
+    password) gets a fresh random one, 40 characters like the program's RandomPassword.
     """
     *_, category, leaf = parameter.name.strip("/").split("/")
-    if category == "database" and leaf in LOCAL_DATABASE_PARAMETERS and database is not None:
-        return {
+    if leaf == DOCUMENT_NAME:
+        return _local_document(parameter, database if category == Category.DATABASE.value else None)
+    if parameter.value is None:
+        return secrets.token_urlsafe(30)
+    return None
+
+
+def _local_document(parameter: ParameterBlueprint, database: DatabaseEndpoint | None) -> str:
+    """A settings document as the program declares it, with the local database's fields when given one."""
+    text = parameter.value if parameter.value is not None else parameter.stand_in
+    document = decode_document(parameter.name, text) if text is not None else {}
+    if database is not None:
+        local = {
             "writer_host": database.host,
             "reader_host": database.host,
             "port": str(database.port),
             "name": database.name,
             "iam_auth": "false",
-        }[leaf]
-    if parameter.value is None:
-        return secrets.token_urlsafe(30)
-    return None
+        }
+        document.update({name: local[name] for name in LOCAL_DATABASE_PARAMETERS})
+    return encode_document(document)
 
 
 def seed(server: MotoServer, blueprint: Blueprint, database: DatabaseEndpoint | None) -> SeededResources:

@@ -88,6 +88,7 @@ class ParameterBlueprint:
     key_id: str | None = None
     kms_key: str | None = None  # the KeyBlueprint.logical_name of key_id
     description: str = ""
+    stand_in: str | None = None  # a computed value as the mocks gave it (their stand-ins in place of AWS's values)
 
 
 @dataclass(frozen=True)

@@ -484,8 +484,11 @@ class _Reader:
         for record in self.of(PARAMETER):
             # A value computed from another resource (a generated password, an instance's address)
             # exists only once deployed: the mocks' stand-in is not it, so it is left to the local stack.
+            # A settings document holding such a value keeps the mocks' text as a stand-in: the local
+            # stack replaces the fields it knows (the database's address) and keeps the rest.
             computed = bool(record.property_dependencies.get("value"))
-            value = None if computed else plain(record.inputs.get("value"))
+            declared = plain(record.inputs.get("value"))
+            value = None if computed else declared
             key = self.referenced(record, "keyId", KEY)
             found.append(
                 ParameterBlueprint(
@@ -495,6 +498,7 @@ class _Reader:
                     key_id=self.get(record, "keyId"),
                     kms_key=key.name if key else None,
                     description=str(self.get(record, "description", "")),
+                    stand_in=str(declared) if computed and declared is not None else None,
                 )
             )
         return tuple(found)

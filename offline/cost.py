@@ -21,7 +21,7 @@ from typing import Any
 
 from pulumi.runtime import rpc
 
-from contract.parameters import PARAMETERS
+from contract.parameters import STORED_PARAMETERS
 from contract.settings import parse_settings, parse_traffic
 from costmodel.estimate import (
     Estimate,
@@ -36,7 +36,8 @@ from costmodel.estimate import (
 from offline.harness import ProgramError, ProgramRun, run_program
 from offline.project import ProjectError, add_config_option, error_line
 
-SENSITIVE_PARAMETERS = frozenset(spec.name for spec in PARAMETERS if spec.sensitive)
+SENSITIVE_PARAMETERS = frozenset(stored.name for stored in STORED_PARAMETERS if stored.sensitive)
+"""Leaf names of the parameters that hold a secret alone (a settings document holds none)."""
 
 
 @dataclass(frozen=True)

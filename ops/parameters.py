@@ -4,14 +4,16 @@ SSM keeps the last 100 versions of a parameter and cannot delete one, so a rollb
 value back as a new version, with the target version's type and KMS key, and labels it
 ``rollback-to-v<target>-from-v<previous>`` so the history shows what happened. A category is
 checked completely before anything is written: one missing version or label stops it with nothing
-changed. Only parameters of :data:`contract.parameters.PARAMETERS` are accepted, so a typo cannot
-touch a parameter the program does not own.
+changed. Only parameters of :data:`contract.parameters.STORED_PARAMETERS` are accepted (a category's
+``settings`` document and its secrets, each stored alone), so a typo cannot touch a parameter the
+program does not own.
 
 Values are printed only when asked for: ``--show-values`` prints String values and masks
-SecureStrings; SecureStrings are printed in clear only with ``--decrypt`` as well. Exit codes:
+SecureStrings (every parameter of the hierarchy, settings documents included); SecureStrings are
+printed in clear only with ``--decrypt`` as well. Exit codes:
 0 done, 1 the operation failed (nothing written unless the output says so), 2 usage error.
 
-    python -m ops.parameters history  --prefix myapp --env dev --parameter database/port
+    python -m ops.parameters history  --prefix myapp --env dev --parameter database/settings
     python -m ops.parameters label    --prefix myapp --env dev --category database --label known-good
     python -m ops.parameters rollback --prefix myapp --env dev --category database --to-label known-good --dry-run
 """
@@ -33,7 +35,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from contract.naming import ENVIRONMENTS, REGION
-from contract.parameters import PREFIX_PATTERN, Category, ParameterSpec, parameters_in, relative_name
+from contract.parameters import PREFIX_PATTERN, Category, StoredParameter, relative_name, stored_parameters_in
 
 SsmClient = Any  # boto3 clients have no type information
 T = TypeVar("T")
@@ -78,7 +80,7 @@ class Hierarchy:
     prefix: str
     environment: str
 
-    def path(self, spec: ParameterSpec) -> str:
+    def path(self, spec: StoredParameter) -> str:
         return spec.path(self.prefix, self.environment)
 
 
@@ -179,8 +181,8 @@ def resolve_category(text: str) -> Category:
         raise UsageError(f"unknown category {text!r}; the hierarchy has {known}") from None
 
 
-def resolve_parameter(text: str, hierarchy: Hierarchy) -> ParameterSpec:
-    """``database/port`` or ``/myapp/dev/database/port``, which must be in the hierarchy definition."""
+def resolve_parameter(text: str, hierarchy: Hierarchy) -> StoredParameter:
+    """``database/settings`` or ``/myapp/dev/database/settings``, which must be in the hierarchy definition."""
     if text.startswith("/"):
         try:
             category, name = relative_name(text, hierarchy.prefix, hierarchy.environment)
@@ -189,17 +191,17 @@ def resolve_parameter(text: str, hierarchy: Hierarchy) -> ParameterSpec:
     else:
         category_text, _, name = text.partition("/")
         category = resolve_category(category_text)
-    for spec in parameters_in(category):
+    for spec in stored_parameters_in(category):
         if spec.name == name:
             return spec
-    known = ", ".join(spec.name for spec in parameters_in(category))
+    known = ", ".join(spec.name for spec in stored_parameters_in(category))
     raise UsageError(f"unknown parameter {text!r}: not in the hierarchy; {category.value}/ has {known}")
 
 
-def selected_specs(args: argparse.Namespace, hierarchy: Hierarchy) -> tuple[ParameterSpec, ...]:
+def selected_specs(args: argparse.Namespace, hierarchy: Hierarchy) -> tuple[StoredParameter, ...]:
     if args.parameter is not None:
         return (resolve_parameter(args.parameter, hierarchy),)
-    return parameters_in(resolve_category(args.category))
+    return stored_parameters_in(resolve_category(args.category))
 
 
 # --- reading SSM -------------------------------------------------------------------------------
@@ -267,7 +269,7 @@ def _span(versions: Sequence[Version]) -> str:
 
 
 # --- planning ----------------------------------------------------------------------------------
-def plan_all(specs: Sequence[ParameterSpec], plan_one: Callable[[ParameterSpec], T]) -> list[T]:
+def plan_all(specs: Sequence[StoredParameter], plan_one: Callable[[StoredParameter], T]) -> list[T]:
     """Plan every parameter before acting on any, so one bad parameter leaves the category untouched."""
     plans: list[T] = []
     problems: list[str] = []
@@ -374,7 +376,7 @@ def history_lines(name: str, versions: Sequence[Version], reveal: Reveal) -> lis
     return [title, *_table(rows)]
 
 
-def run_history(ssm: SsmClient, specs: Sequence[ParameterSpec], hierarchy: Hierarchy, reveal: Reveal) -> None:
+def run_history(ssm: SsmClient, specs: Sequence[StoredParameter], hierarchy: Hierarchy, reveal: Reveal) -> None:
     """Print what exists; a parameter missing from a category is reported after the others, not instead of them."""
     missing: list[str] = []
     for spec in specs:
@@ -390,7 +392,7 @@ def run_history(ssm: SsmClient, specs: Sequence[ParameterSpec], hierarchy: Hiera
 
 
 def run_label(
-    ssm: SsmClient, specs: Sequence[ParameterSpec], hierarchy: Hierarchy, version: int | None, label: str
+    ssm: SsmClient, specs: Sequence[StoredParameter], hierarchy: Hierarchy, version: int | None, label: str
 ) -> None:
     plans = plan_all(specs, lambda spec: plan_label(ssm, hierarchy.path(spec), version, label))
     for plan in plans:
@@ -417,7 +419,7 @@ def _describe(plan: Rollback, new_version: int | None = None) -> str:
 
 
 def run_rollback(
-    ssm: SsmClient, specs: Sequence[ParameterSpec], hierarchy: Hierarchy, target: Target, dry_run: bool
+    ssm: SsmClient, specs: Sequence[StoredParameter], hierarchy: Hierarchy, target: Target, dry_run: bool
 ) -> None:
     """Plan all, then write one by one; a failure part-way says what was written and that a re-run is safe."""
     plans = plan_all(specs, lambda spec: plan_rollback(ssm, hierarchy.path(spec), target))
@@ -472,7 +474,7 @@ def _prefix(text: str) -> str:
 
 def _add_selection(parser: argparse.ArgumentParser) -> None:
     selection = parser.add_mutually_exclusive_group(required=True)
-    selection.add_argument("--parameter", help="category/name (database/port) or the full path")
+    selection.add_argument("--parameter", help="category/name (database/settings) or the full path")
     selection.add_argument("--category", help=f"every parameter of a category: {', '.join(c.value for c in Category)}")
 
 

@@ -1,8 +1,9 @@
 """SSM parameter reads against moto_server, uncached and cached, with the function's own code.
 
 Uncached: one category by the function's own fetch (one GetParameters call, with decryption), and
-``SettingsSource.load(force=True)``, the API function's whole settings (17 parameters: two
-GetParameters calls of whole categories, sent at once). Cached: the same calls answered from
+``SettingsSource.load(force=True)``, the API function's whole settings (its categories' settings
+documents and secrets; the figure's name gives the counts the run measured: parameters, settings
+they hold, GetParameters calls). Cached: the same calls answered from
 powertools' cache, which is what every warm invocation does. The baseline of an uncached read is
 one bare boto3 GetParameter round trip to the same server; the baseline of a cached read is its
 uncached twin, so the ratio is what the cache saves.
@@ -16,6 +17,10 @@ from bench.harness import Figure, Summary, latency_figure, progress
 from bench.processes import run_child
 
 GROUP = "ssm"
+
+
+def _calls(calls: int) -> str:
+    return "1 GetParameters call" if calls == 1 else f"{calls} GetParameters calls at once"
 
 
 def _us(samples_ms: list[float]) -> list[float]:
@@ -42,6 +47,7 @@ async def run(context: Context) -> list[Figure]:
     samples = result["samples_ms"]
     bare = ("GetParameter (bare boto3)", samples["GetParameter (bare boto3)"])
     count, calls = result["parameters_per_settings_load"], result["calls_per_settings_load"]
+    held = result["settings_per_settings_load"]
     settings_uncached_us = Summary.of(_us(samples["settings uncached"])).p50
     category_uncached_us = Summary.of(_us(samples["category uncached"])).p50
     return [
@@ -50,7 +56,7 @@ async def run(context: Context) -> list[Figure]:
         ),
         latency_figure(
             GROUP,
-            f"API settings ({count} parameters, {calls} calls at once), uncached",
+            f"API settings ({count} parameters holding {held} settings, {_calls(calls)}), uncached",
             samples["settings uncached"],
             baseline=bare,
             target=SSM_UNCACHED,

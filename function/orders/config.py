@@ -10,16 +10,22 @@ retries) would let a slow SSM endpoint outlive the invocation.
 
 One round trip for the settings: the parameters' names are known (``contract.parameters``), so they
 are asked for with GetParameters, at most 10 names a call
-(https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameters.html), whole
-categories per call where they fit, and the calls of one load go out at once on a small thread pool
-(boto3 clients are thread-safe:
+(https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameters.html). A category
+is stored as one settings document (a JSON object of strings) and one parameter per secret, so the
+API's three categories are five names: one call, where one parameter per setting was 17 names and two
+calls (served one after the other by a slow endpoint), and one call per cold start instead of two
+against Parameter Store's default 40 TPS (https://docs.aws.amazon.com/general/latest/gr/ssm.html).
+The documents are expanded into the settings they hold, so :class:`Settings` reads every setting by
+category and name whichever parameter stores it; a document that is not a JSON object of strings
+makes each of its settings a ValueError naming the document. Loads of more than 10 names are still
+batched, whole categories per call where they fit, and those calls go out at once on a small thread
+pool (boto3 clients are thread-safe:
 https://boto3.amazonaws.com/v1/documentation/api/latest/guide/clients.html#multithreading-or-multiprocessing-with-clients).
-The API's 17 parameters are two concurrent calls. GetParametersByPath, one per category, was three
-calls in sequence and a fourth for the database category's second page (a page holds 10), and its
-throughput with higher throughput enabled is 100 TPS against 10,000 for GetParameters
+GetParametersByPath, one per category, would be three calls in sequence, and its throughput with
+higher throughput enabled is 100 TPS against 10,000 for GetParameters
 (https://docs.aws.amazon.com/general/latest/gr/ssm.html): a wave of cold starts would hit it first.
-When the cache answers every parameter the calls stay on the caller's thread: a warm invocation
-pays microseconds, never a thread hand-off.
+When the cache answers every parameter the calls stay on the caller's thread and a document already
+expanded is not parsed again: a warm invocation pays microseconds, never a thread hand-off.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from contract.parameters import Category, category_path, parameters_in
+from contract.parameters import Category, category_path, decode_document, stored_parameters_in
 from orders.failures import aws_client_config
 from orders.observability import logger
 
@@ -90,7 +96,7 @@ def _cached(names: tuple[str, ...]) -> dict[str, Any] | None:
     """powertools' cached values for every one of ``names``, or None when any is missing or expired.
 
     Read from the provider's ``store`` with one clock reading, as its ``has_not_expired_in_cache``
-    compares each entry's ``ttl`` with now: a warm load checks 17 entries, so this stays in microseconds.
+    compares each entry's ``ttl`` with now: a warm load checks a handful of entries, so this stays in microseconds.
     """
     store = ssm_provider().store
     now = datetime.now()  # naive local time, as powertools stamps its cache entries
@@ -126,8 +132,8 @@ def _fetch_from_ssm(names: tuple[str, ...], max_age: int, force: bool) -> Mappin
 def batches(groups: Sequence[tuple[str, ...]], limit: int = MAX_NAMES_PER_CALL) -> list[tuple[str, ...]]:
     """Names in calls of at most ``limit``, keeping each group (a category) in one call where it fits.
 
-    A group larger than ``limit`` is split; the pieces are packed first-fit, largest first, so the
-    API's 10 + 4 + 3 parameters are two calls, not three.
+    A group larger than ``limit`` is split; the pieces are packed first-fit, largest first, so groups
+    of 10, 4 and 3 names are two calls, not three.
     """
     pieces = [group[i : i + limit] for group in groups for i in range(0, len(group), limit) if group]
     calls: list[tuple[str, ...]] = []
@@ -151,19 +157,24 @@ class SettingsSource:
     max_age: int = field(default_factory=lambda: int(os.environ.get("POWERTOOLS_PARAMETERS_MAX_AGE", "300")))
     fetch: Fetch = _fetch_from_ssm
     fresh: Fresh = cached_in_ssm_provider
+    names_per_call: int = MAX_NAMES_PER_CALL  # GetParameters' limit; a load of more names is several calls at once
     _last: dict[Category, dict[str, str]] = field(default_factory=dict)
+    _problems: dict[Category, dict[str, str]] = field(default_factory=dict)  # setting -> why it is unreadable
+    _expanded_from: dict[Category, dict[str, str]] = field(default_factory=dict)  # the fetched values _last holds
     _calls: list[tuple[str, ...]] = field(default_factory=list)  # the names of each call, worked out once
 
     def names(self, category: Category) -> tuple[str, ...]:
-        """The full names of a category's parameters, as the program creates them."""
-        return tuple(spec.path(self.prefix, self.environment) for spec in parameters_in(category))
+        """The full names of a category's stored parameters (its settings document and secrets)."""
+        return tuple(stored.path(self.prefix, self.environment) for stored in stored_parameters_in(category))
 
     def load(self, *, force: bool = False) -> Settings:
         """Current settings (``force`` skips the cache, e.g. after credentials were rotated).
 
         Raises only when a category has never been loaded successfully (the error of its call).
         """
-        calls = self._calls = self._calls or batches([self.names(category) for category in self.categories])
+        calls = self._calls = self._calls or batches(
+            [self.names(category) for category in self.categories], self.names_per_call
+        )
         if len([call for call in calls if force or not self.fresh(call)]) > 1:
             others = [_FETCHERS.submit(self._fetch, call, force) for call in calls[1:]]
             outcomes = [self._fetch(calls[0], force), *(future.result() for future in others)]  # first one here
@@ -176,13 +187,16 @@ class SettingsSource:
             ]
             failure = next((outcome for outcome in mine if isinstance(outcome, Exception)), None)
             if failure is None:
-                self._last[category] = {
-                    name.rsplit("/", 1)[-1]: value
-                    for outcome in mine
-                    if not isinstance(outcome, Exception)
-                    for name, value in outcome.items()
-                    if name.startswith(path)
-                }
+                self._expand(
+                    category,
+                    {
+                        name.rsplit("/", 1)[-1]: value
+                        for outcome in mine
+                        if not isinstance(outcome, Exception)
+                        for name, value in outcome.items()
+                        if name.startswith(path)
+                    },
+                )
             elif category not in self._last:
                 raise failure
             else:
@@ -190,7 +204,31 @@ class SettingsSource:
                     "parameter store unreachable; using the last loaded values",
                     extra={"path": path, "error": type(failure).__name__},
                 )
-        return Settings(self._last)
+        return Settings(self._last, self._problems)
+
+    def _expand(self, category: Category, fetched: dict[str, str]) -> None:
+        """A category's settings from its fetched parameters (by leaf name), documents expanded.
+
+        Unchanged parameters (a warm load) keep the settings expanded before, without parsing again.
+        """
+        if self._expanded_from.get(category) == fetched and category in self._last:
+            return
+        values: dict[str, str] = {}
+        problems: dict[str, str] = {}
+        for stored in stored_parameters_in(category):
+            text = fetched.get(stored.name)
+            if text is None:
+                continue  # not set: reading one of its settings says so (Settings.text)
+            if not stored.document:
+                values[stored.name] = text
+                continue
+            try:
+                document = decode_document(f"{category.value}/{stored.name}", text)
+            except ValueError as error:
+                problems.update({spec.name: str(error) for spec in stored.settings})
+                continue
+            values.update({spec.name: document[spec.name] for spec in stored.settings if spec.name in document})
+        self._last[category], self._problems[category], self._expanded_from[category] = values, problems, fetched
 
     def _fetch(self, names: tuple[str, ...], force: bool) -> Mapping[str, str] | Exception:
         """One call's values, or its error (kept for :meth:`load` to judge per category)."""
@@ -202,18 +240,32 @@ class SettingsSource:
     def forget(self) -> None:
         """Drop the values loaded so far (a restored snapshot must not trust another environment's)."""
         self._last.clear()
+        self._problems.clear()
+        self._expanded_from.clear()
 
 
 class Settings:
-    """Typed access to loaded parameters; a missing or malformed one names its full key."""
+    """Typed access to loaded settings; a missing or malformed one names its full key.
 
-    def __init__(self, values: Mapping[Category, Mapping[str, str]]) -> None:
+    ``problems``: per category, the settings whose stored parameter could not be read (a settings
+    document that is not a JSON object of strings), with the reason naming that parameter.
+    """
+
+    def __init__(
+        self,
+        values: Mapping[Category, Mapping[str, str]],
+        problems: Mapping[Category, Mapping[str, str]] | None = None,
+    ) -> None:
         self._values = values
+        self._problems = problems or {}
 
     def text(self, category: Category, name: str) -> str:
         try:
             return self._values[category][name]
         except KeyError:
+            problem = self._problems.get(category, {}).get(name)
+            if problem is not None:
+                raise ValueError(problem) from None
             raise KeyError(f"parameter {category.value}/{name} is not set") from None
 
     def integer(self, category: Category, name: str) -> int:

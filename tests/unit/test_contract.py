@@ -6,7 +6,18 @@ import pytest
 
 from contract.api import ROUTES, fallback_routes, fixed_path_methods, public_methods
 from contract.naming import environment_of, resource_name
-from contract.parameters import PARAMETERS, Category, category_path, parameters_in, relative_name
+from contract.parameters import (
+    DOCUMENT_NAME,
+    PARAMETERS,
+    STORED_PARAMETERS,
+    Category,
+    category_path,
+    decode_document,
+    encode_document,
+    parameters_in,
+    relative_name,
+    stored_parameters_in,
+)
 from contract.workloads import WORKLOADS, interface_endpoint_services, readers_of, workload
 
 
@@ -35,19 +46,74 @@ def test_environment_of_reads_back_a_canonical_name():
 
 
 def test_parameter_paths_follow_the_hierarchy():
-    spec = next(s for s in PARAMETERS if s.name == "max_page_size")
-    assert spec.path("myapp", "dev") == "/myapp/dev/api/max_page_size"
+    stored = next(s for s in STORED_PARAMETERS if s.name == "cursor_signing_key")
+    assert stored.path("myapp", "dev") == "/myapp/dev/api/cursor_signing_key"
     assert category_path("myapp", "prod", Category.CACHE) == "/myapp/prod/cache/"
 
 
-def test_every_category_has_parameters_and_names_are_unique():
+def test_a_settings_path_is_the_parameter_that_stores_it():
+    """GIVEN a setting  THEN its path is its settings document's, or its own for a secret."""
+    by_name = {spec.name: spec for spec in PARAMETERS}
+    assert by_name["port"].path("myapp", "dev") == f"/myapp/dev/database/{DOCUMENT_NAME}"
+    assert by_name["app_password"].path("myapp", "dev") == "/myapp/dev/database/app_password"
+    stored_paths = {stored.path("myapp", "dev") for stored in STORED_PARAMETERS}
+    assert {spec.path("myapp", "dev") for spec in PARAMETERS} == stored_paths
+
+
+def test_every_category_has_settings_and_stored_names_are_unique():
     assert all(parameters_in(category) for category in Category)
-    paths = [spec.path("p", "dev") for spec in PARAMETERS]
+    paths = [stored.path("p", "dev") for stored in STORED_PARAMETERS]
     assert len(paths) == len(set(paths))
 
 
+def test_each_category_stores_its_non_sensitive_settings_in_one_document():
+    """GIVEN the settings  WHEN stored  THEN each category has one document holding every non-sensitive one."""
+    for category in Category:
+        (document,) = (s for s in stored_parameters_in(category) if s.document)
+        assert document.name == DOCUMENT_NAME
+        assert document.settings == tuple(s for s in parameters_in(category) if not s.sensitive)
+        assert not document.sensitive
+
+
+def test_each_sensitive_setting_is_stored_alone_under_its_own_name():
+    """GIVEN a secret  WHEN stored  THEN it is a parameter of its own, so it is rotated and rolled back alone."""
+    alone = {(s.category, s.name): s.settings for s in STORED_PARAMETERS if not s.document}
+    assert alone == {(s.category, s.name): (s,) for s in PARAMETERS if s.sensitive}
+    assert all(stored.sensitive for stored in STORED_PARAMETERS if not stored.document)
+
+
+def test_every_setting_is_held_by_exactly_one_stored_parameter():
+    held = [spec for stored in STORED_PARAMETERS for spec in stored.settings]
+    assert sorted(held, key=PARAMETERS.index) == list(PARAMETERS)
+
+
+def test_the_api_settings_fit_one_get_parameters_call():
+    """GetParameters takes at most 10 names:
+    https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameters.html"""
+    names = [s for c in workload("api").parameter_categories for s in stored_parameters_in(c)]
+    assert len(names) <= 10
+
+
+def test_a_document_round_trips_its_values():
+    values = {"port": "5432", "writer_host": "db.example", "name": 'quote " and \\ backslash'}
+    assert decode_document("database/settings", encode_document(values)) == values
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ("{not json", "database/settings is not JSON"),
+        ('["port"]', "database/settings must be a JSON object, got list"),
+        ('{"port": 5432}', "database/settings: the value of port must be a JSON string"),
+    ],
+)
+def test_a_document_that_is_not_a_json_object_of_strings_is_refused_naming_it(text, complaint):
+    with pytest.raises(ValueError, match=complaint):
+        decode_document("database/settings", text)
+
+
 def test_relative_name_splits_a_full_name():
-    assert relative_name("/myapp/dev/database/port", "myapp", "dev") == (Category.DATABASE, "port")
+    assert relative_name("/myapp/dev/database/settings", "myapp", "dev") == (Category.DATABASE, DOCUMENT_NAME)
 
 
 @pytest.mark.parametrize(

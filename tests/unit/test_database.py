@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from contract import limits
+from contract.parameters import DOCUMENT_NAME, decode_document
 from tests.unit.support import as_list, is_secret, plain, resource_by_id, statements
 
 INSTANCE = "aws:rds/instance:Instance"
@@ -206,24 +207,25 @@ def test_the_proxy_pool_leaves_the_direct_connections_room_on_the_primary(runs):
     assert target.inputs["targetGroupName"] == group.outputs["name"]
 
 
+def database_hosts(run):
+    """The host settings of the database settings document the program stores."""
+    (document,) = (
+        p for p in run.of_type("aws:ssm/parameter:Parameter") if p.inputs["name"].endswith(f"/database/{DOCUMENT_NAME}")
+    )
+    values = decode_document("database/settings", plain(document.inputs["value"]))
+    return {name: value for name, value in values.items() if name.endswith("_host")}
+
+
 def test_with_the_proxy_both_host_parameters_name_the_proxy(runs):
     """RDS Proxy cannot target an RDS read replica: reads go through the proxy to the primary too."""
     run = runs["prod"]
     (proxy,) = run.of_type(PROXY)
-    hosts = {
-        p.inputs["name"].rsplit("/", 1)[1]: plain(p.inputs["value"])
-        for p in run.of_type("aws:ssm/parameter:Parameter")
-        if p.inputs["name"].endswith("_host")
-    }
+    hosts = database_hosts(run)
     assert hosts == {"writer_host": proxy.outputs["endpoint"], "reader_host": proxy.outputs["endpoint"]}
 
 
 def test_without_the_proxy_the_host_parameters_name_the_primary_and_the_replica(runs):
     run = runs["dev"]
-    hosts = {
-        p.inputs["name"].rsplit("/", 1)[1]: plain(p.inputs["value"])
-        for p in run.of_type("aws:ssm/parameter:Parameter")
-        if p.inputs["name"].endswith("_host")
-    }
+    hosts = database_hosts(run)
     assert hosts["writer_host"] == primary(run).outputs["address"]
     assert hosts["reader_host"] == replicas(run)[0].outputs["address"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contract.parameters import PARAMETERS
+from contract.parameters import STORED_PARAMETERS
 from tests.unit.support import arn_of, plain
 
 KEY = "aws:kms/key:Key"
@@ -38,8 +38,8 @@ def test_database_storage_insights_and_master_secret_use_the_database_key(stack_
 def test_every_parameter_is_a_securestring_under_its_category_key(stack_run):
     parameters = {p.inputs["name"]: p for p in stack_run.of_type("aws:ssm/parameter:Parameter")}
     prefix = stack_run.config.values["serverless-infra:parameterPrefix"]
-    assert set(parameters) == {spec.path(prefix, stack_run.stack) for spec in PARAMETERS}
-    for spec in PARAMETERS:
+    assert set(parameters) == {spec.path(prefix, stack_run.stack) for spec in STORED_PARAMETERS}
+    for spec in STORED_PARAMETERS:
         parameter = parameters[spec.path(prefix, stack_run.stack)]
         assert parameter.inputs["type"] == "SecureString"
         assert parameter.inputs["keyId"] == key_arn(stack_run, spec.category.value), spec.path(prefix, stack_run.stack)
@@ -70,7 +70,7 @@ def test_every_log_group_uses_the_logs_key_and_the_configured_retention(stack_ru
 
 
 def test_generated_secrets_are_secret_in_state(stack_run):
-    for spec in (s for s in PARAMETERS if s.sensitive):
+    for spec in (s for s in STORED_PARAMETERS if s.sensitive):
         qualifier = f"{spec.category.value}-{spec.name.replace('_', '-')}"
         parameter = stack_run.named(
             "aws:ssm/parameter:Parameter", f"serverless-infra-{stack_run.stack}-parameter-{qualifier}"

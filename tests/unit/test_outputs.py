@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contract.parameters import PARAMETERS
+from contract.parameters import STORED_PARAMETERS
 
 EXPECTED_OUTPUTS = {
     "vpcId",
@@ -33,7 +33,7 @@ def test_outputs_point_at_the_registered_resources(stack_run):
 
 def test_no_generated_secret_appears_in_any_output(stack_run):
     secret_values = set()
-    for spec in (s for s in PARAMETERS if s.sensitive):
+    for spec in (s for s in STORED_PARAMETERS if s.sensitive):
         qualifier = f"{spec.category.value}-{spec.name.replace('_', '-')}"
         password = stack_run.named(
             "random:index/randomPassword:RandomPassword", f"serverless-infra-{stack_run.stack}-secret-{qualifier}"

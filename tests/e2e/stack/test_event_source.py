@@ -8,7 +8,7 @@ import time
 
 from aws_lambda_powertools.utilities.parser.models import SqsModel
 
-from contract.parameters import PARAMETERS
+from contract.parameters import DOCUMENT_NAME, STORED_PARAMETERS, decode_document
 from local.aws import MotoServer, seed
 from local.database import DatabaseEndpoint
 from local.event_source import EventSourceMapping, MappingSpec
@@ -38,14 +38,16 @@ def test_the_seed_creates_the_hierarchy_encrypted_per_category_and_the_redrive_p
             await server.stop()
 
     resources, described, values, attributes, secret = asyncio.run(main())
-    assert {p["Name"] for p in described} == {s.path("myapp", "dev") for s in PARAMETERS}
+    assert {p["Name"] for p in described} == {s.path("myapp", "dev") for s in STORED_PARAMETERS}
     assert {p["Type"] for p in described} == {"SecureString"}
     declared = {parameter.name: parameter for parameter in SETTINGS.parameters}
     for parameter in described:
         assert parameter["KeyId"] == resources.key_ids[declared[parameter["Name"]].kms_key]
     by_name = {p["Name"].rsplit("/", 1)[1]: p["Value"] for p in values}
-    assert by_name["writer_host"] == "127.0.0.1"
-    assert by_name["writer_user"] == "orders_writer"
+    document = decode_document("database/settings", by_name[DOCUMENT_NAME])
+    assert document["writer_host"] == "127.0.0.1"
+    assert document["writer_user"] == "orders_writer"
+    assert len(by_name["app_password"]) >= 40
     assert json.loads(attributes["RedrivePolicy"]) == {
         "deadLetterTargetArn": resources.dead_letter_queue.arn,
         "maxReceiveCount": 2,

@@ -28,7 +28,13 @@ from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventMo
 from moto import mock_aws
 from orders.observability import logger
 
-from contract.parameters import PARAMETERS, Category
+from contract.parameters import (
+    PARAMETERS,
+    STORED_PARAMETERS,
+    Category,
+    decode_document,
+    encode_document,
+)
 from local.context import LambdaContext
 from local.database import DatabaseEndpoint, parse_database_url
 from local.postgres import PostgresServer
@@ -80,6 +86,29 @@ def parameter_values(database: dict[str, str] | None = None) -> dict[str, str]:
     return values
 
 
+def stored_values(values: dict[str, str]) -> dict[str, str]:
+    """The stored parameters' values ("category/leaf") that hold these settings: documents and secrets."""
+    return {
+        f"{stored.category.value}/{stored.name}": (
+            encode_document({spec.name: values[f"{spec.category.value}/{spec.name}"] for spec in stored.settings})
+            if stored.document
+            else values[f"{stored.category.value}/{stored.name}"]
+        )
+        for stored in STORED_PARAMETERS
+    }
+
+
+def set_setting(name: str, value: str, category: Category = Category.DATABASE) -> None:
+    """Change one setting in (moto's) SSM where the program stores it: its document, or its own parameter."""
+    (stored,) = (s for s in STORED_PARAMETERS if s.category is category and any(x.name == name for x in s.settings))
+    ssm = boto3.client("ssm", region_name=REGION)
+    full_name = stored.path(PREFIX, ENVIRONMENT)
+    if stored.document:
+        current = ssm.get_parameter(Name=full_name, WithDecryption=True)["Parameter"]["Value"]
+        value = encode_document({**decode_document(full_name, current), name: value})
+    ssm.put_parameter(Name=full_name, Value=value, Type="SecureString", Overwrite=True)
+
+
 class ExternalPostgres:
     """The server ``DATABASE_URL`` names, with the test server's interface; it cannot be restarted."""
 
@@ -124,7 +153,7 @@ def aws() -> Iterator[None]:
 
 @pytest.fixture
 def seed_parameters(aws: None) -> Callable[..., None]:
-    """Write the hierarchy to (moto's) SSM as SecureStrings, one KMS key per category."""
+    """Write the hierarchy to (moto's) SSM as the program stores it: SecureStrings, one KMS key per category."""
 
     def seed(**database: str) -> None:
         from aws_lambda_powertools.utilities import parameters
@@ -132,7 +161,7 @@ def seed_parameters(aws: None) -> Callable[..., None]:
         parameters.clear_caches()  # values cached by an earlier test are not this test's
         kms, ssm = boto3.client("kms", region_name=REGION), boto3.client("ssm", region_name=REGION)
         keys = {category: kms.create_key(Description=category.value)["KeyMetadata"]["KeyId"] for category in Category}
-        for name, value in parameter_values(database).items():
+        for name, value in stored_values(parameter_values(database)).items():
             category = Category(name.split("/")[0])
             ssm.put_parameter(
                 Name=f"/{PREFIX}/{ENVIRONMENT}/{name}",

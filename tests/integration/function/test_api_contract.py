@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from orders.handlers import api
 
-from tests.integration.function.conftest import api_event
+from tests.integration.function.conftest import ENVIRONMENT, PREFIX, REGION, api_event
 
 OPENAPI = Path(__file__).resolve().parents[3] / "function" / "openapi.json"
 
@@ -145,6 +145,35 @@ def test_readiness_is_503_with_retry_after_when_the_database_is_down(context, se
     response, body = call(api_event("GET", "/health/ready"), context)
     assert_error(response, body, 503, "database_unavailable")
     assert header(response, "Retry-After") == "5"
+
+
+def put_document(category, text):
+    import boto3
+
+    boto3.client("ssm", region_name=REGION).put_parameter(
+        Name=f"/{PREFIX}/{ENVIRONMENT}/{category}/settings", Value=text, Type="SecureString", Overwrite=True
+    )
+
+
+def test_a_malformed_database_document_is_503_and_the_log_names_it(context, seed_parameters, log_output):
+    """GIVEN the database settings document is not JSON  WHEN readiness is probed  THEN 503 without a stack
+    trace, and the log names the parameter to fix."""
+    seed_parameters()
+    put_document("database", "writer_host=db.example")
+    response, body = call(api_event("GET", "/health/ready"), context)
+    assert_error(response, body, 503, "database_misconfigured")
+    assert "parameter database/settings is not JSON" in log_output.getvalue()
+
+
+def test_a_malformed_api_document_is_500_without_a_stack_trace(context, seed_parameters, log_output):
+    """GIVEN the api settings document is a JSON list  WHEN orders are listed  THEN 500 naming nothing internal,
+    and the log names the parameter to fix."""
+    seed_parameters()
+    put_document("api", '["50"]')
+    response, body = call(api_event("GET", "/orders"), context)
+    assert_error(response, body, 500, "internal_error")
+    assert "api/settings" not in response["body"]
+    assert "parameter api/settings must be a JSON object, got list" in log_output.getvalue()
 
 
 def test_the_async_route_enqueues_and_answers_202_with_the_event_id(context, seed_parameters, queue_url):

@@ -154,13 +154,9 @@ def test_given_the_reader_endpoint_refuses_connections_when_an_order_is_read_the
     # GIVEN an order exists and the reader endpoint refuses connections (nothing listens on 127.0.0.2)
     created, order = call(api_event("POST", "/orders", body=new_order()), context)
     assert created["statusCode"] == 201
-    import boto3
+    from tests.integration.function.conftest import set_setting
 
-    from tests.integration.function.conftest import ENVIRONMENT, PREFIX, REGION
-
-    boto3.client("ssm", region_name=REGION).put_parameter(
-        Name=f"/{PREFIX}/{ENVIRONMENT}/database/reader_host", Value="127.0.0.2", Type="SecureString", Overwrite=True
-    )
+    set_setting("reader_host", "127.0.0.2")
     from aws_lambda_powertools.utilities import parameters
 
     parameters.clear_caches()

@@ -17,7 +17,7 @@ from orders.handlers import api, migrator, worker
 
 from local.context import LambdaContext
 from local.materialize import materialize
-from tests.integration.function.conftest import APP_PASSWORD, ENVIRONMENT, PREFIX, REGION, api_event, sqs_event
+from tests.integration.function.conftest import APP_PASSWORD, REGION, api_event, set_setting, sqs_event
 from tests.unit.support import PROJECT_ROOT
 
 
@@ -150,9 +150,7 @@ def test_rotated_credentials_are_picked_up(migrated, context):
         for role in ("orders_writer", "orders_reader"):
             cursor.execute(f"ALTER ROLE {role} PASSWORD %s", (rotated,))
             cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,))
-    boto3.client("ssm", region_name=REGION).put_parameter(
-        Name=f"/{PREFIX}/{ENVIRONMENT}/database/app_password", Value=rotated, Type="SecureString", Overwrite=True
-    )
+    set_setting("app_password", rotated)
     response, _ = call(api_event("POST", "/orders", body=new_order()), context)
     assert response["statusCode"] == 201
 
@@ -208,12 +206,6 @@ def roles_state(postgres):
         return {name: (member, has_password) for name, member, has_password in cursor.fetchall()}
 
 
-def set_parameter(name, value):
-    boto3.client("ssm", region_name=REGION).put_parameter(
-        Name=f"/{PREFIX}/{ENVIRONMENT}/database/{name}", Value=value, Type="SecureString", Overwrite=True
-    )
-
-
 @pytest.fixture
 def rds_iam(migrated):
     """The server made to look like RDS: it has the rds_iam role."""
@@ -230,21 +222,21 @@ def test_with_iam_auth_off_the_roles_log_in_with_the_password_and_are_not_rds_ia
 
 
 def test_with_iam_auth_on_the_roles_are_rds_iam_members_without_a_password(rds_iam, context):
-    set_parameter("iam_auth", "true")
+    set_setting("iam_auth", "true")
     assert migrator.handler({"action": "migrate"}, context)["status"] == "ok"
     assert roles_state(rds_iam) == {"orders_writer": (True, False), "orders_reader": (True, False)}
 
 
 def test_turning_iam_auth_off_again_revokes_rds_iam_before_setting_the_password(rds_iam, context):
-    set_parameter("iam_auth", "true")
+    set_setting("iam_auth", "true")
     migrator.handler({"action": "migrate"}, context)
-    set_parameter("iam_auth", "false")
+    set_setting("iam_auth", "false")
     migrator.handler({"action": "migrate"}, context)
     assert roles_state(rds_iam) == {"orders_writer": (False, True), "orders_reader": (False, True)}
 
 
 def test_iam_auth_on_a_server_without_rds_iam_is_a_clear_error(migrated, context):
-    set_parameter("iam_auth", "true")
+    set_setting("iam_auth", "true")
     with pytest.raises(RuntimeError, match="iam_auth is true but the server has no rds_iam role"):
         migrator.handler({"action": "migrate"}, context)
 
@@ -281,7 +273,7 @@ def test_given_a_proxy_as_writer_host_when_the_secret_names_the_instance_then_th
     master_secret, migrated, context
 ):
     """RDS Proxy (IAM auth only) refuses the master password: the secret's host is the primary itself."""
-    set_parameter("writer_host", "proxy.invalid")
+    set_setting("writer_host", "proxy.invalid")
     boto3.client("secretsmanager", region_name=REGION).put_secret_value(
         SecretId=master_secret,
         SecretString=json.dumps(

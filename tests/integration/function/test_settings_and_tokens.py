@@ -11,7 +11,7 @@ from orders.config import SettingsSource
 from orders.database import Database, Role, Target, TokenCache
 from orders.errors import DatabaseUnavailable
 
-from contract.parameters import Category
+from contract.parameters import DOCUMENT_NAME, Category, encode_document
 from tests.integration.function.conftest import APP_PASSWORD, CURSOR_KEY
 
 
@@ -61,7 +61,7 @@ def test_given_a_loaded_category_when_a_load_is_forced_then_ssm_is_called_again(
 
 
 def test_ssm_down_after_a_successful_load_keeps_the_last_values(log_output):
-    answers = [{"/myapp/dev/api/max_page_size": "50"}]
+    answers = [{f"/myapp/dev/api/{DOCUMENT_NAME}": encode_document({"max_page_size": "50"})}]
 
     def flaky_fetch(path, max_age, force):
         if not answers:

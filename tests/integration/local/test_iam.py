@@ -19,6 +19,7 @@ import requests
 from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
+from contract.parameters import DOCUMENT_NAME
 from local.blueprint import KeyBlueprint, RoleBlueprint
 from local.iam import IamEnforcement
 
@@ -152,9 +153,12 @@ def seeded(moto_url: str) -> Seeded:
         "messaging": key_policy("sqs", [ROLE_ARN], ("kms:Decrypt", "kms:GenerateDataKey")),
     }
     keys = {purpose: kms.create_key(Policy=policy)["KeyMetadata"]["Arn"] for purpose, policy in policies.items()}
-    for purpose, name in (("database", "writer_host"), ("cache", "idempotency_ttl_s"), ("api", "max_page_size")):
+    for purpose in ("database", "cache", "api"):  # each category's settings document (contract.parameters)
         ssm.put_parameter(
-            Name=f"/myapp/dev/{purpose}/{name}", Value=f"{purpose}-value", Type="SecureString", KeyId=keys[purpose]
+            Name=f"/myapp/dev/{purpose}/{DOCUMENT_NAME}",
+            Value=f"{purpose}-value",
+            Type="SecureString",
+            KeyId=keys[purpose],
         )
     queue_url = sqs.create_queue(
         QueueName="serverless-infra-dev-queue-orders", Attributes={"KmsMasterKeyId": keys["messaging"]}
@@ -178,7 +182,7 @@ def read_path(enforcement: IamEnforcement, path: str, decrypt: bool = True) -> d
 def test_the_role_reads_and_decrypts_the_parameter_path_it_is_granted(enforcement):
     # GIVEN ssm:GetParametersByPath on /myapp/dev/database/* and kms:Decrypt of its key through SSM
     # WHEN the role reads the path  THEN it gets the decrypted values
-    assert read_path(enforcement, "/myapp/dev/database") == {"/myapp/dev/database/writer_host": "database-value"}
+    assert read_path(enforcement, "/myapp/dev/database") == {f"/myapp/dev/database/{DOCUMENT_NAME}": "database-value"}
 
 
 def test_a_path_outside_the_grant_fails_with_access_denied_exception(enforcement):
@@ -202,7 +206,7 @@ def test_decrypting_a_parameter_whose_key_policy_omits_the_role_fails(enforcemen
 
 def test_reading_without_decryption_needs_no_key(enforcement):
     # GIVEN the same cache path  WHEN read without decryption  THEN SSM asks KMS for nothing and it succeeds
-    assert list(read_path(enforcement, "/myapp/dev/cache", decrypt=False)) == ["/myapp/dev/cache/idempotency_ttl_s"]
+    assert list(read_path(enforcement, "/myapp/dev/cache", decrypt=False)) == [f"/myapp/dev/cache/{DOCUMENT_NAME}"]
 
 
 def test_a_direct_kms_decrypt_the_grants_allow_only_through_a_service_fails(moto_url, enforcement, seeded):
@@ -266,7 +270,9 @@ def test_a_local_key_is_checked_as_the_key_arn_the_program_declares(moto_url, se
             read_path(enforcement, "/myapp/dev/database")
         # WHEN the local key is declared to stand for the program's  THEN the same read is allowed
         enforcement.declare(seeded.keys["database"], DECLARED_DATABASE_KEY)
-        assert read_path(enforcement, "/myapp/dev/database") == {"/myapp/dev/database/writer_host": "database-value"}
+        assert read_path(enforcement, "/myapp/dev/database") == {
+            f"/myapp/dev/database/{DOCUMENT_NAME}": "database-value"
+        }
 
 
 def test_the_key_policy_the_program_declares_for_an_alias_is_the_one_checked(moto_url, seeded):

@@ -140,7 +140,7 @@ def test_an_allow_whose_condition_fails_does_not_deny_what_another_statement_all
 
 def test_an_explicit_deny_wins_over_an_allow():
     deny = {"Effect": "Deny", "Action": "ssm:*", "Resource": f"{PARAMETERS}/myapp/dev/database/*"}
-    check = Check("ssm:GetParametersByPath", f"{PARAMETERS}/myapp/dev/database/writer_host")
+    check = Check("ssm:GetParametersByPath", f"{PARAMETERS}/myapp/dev/database/settings")
     verdict = authorize([*API_ROLE_POLICY, deny], None, API_ROLE, ACCOUNT, check)
     assert not verdict.allowed
     assert "explicit deny" in verdict.reason

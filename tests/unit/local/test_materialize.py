@@ -6,9 +6,11 @@ import dataclasses
 
 import pytest
 
-from contract.parameters import PARAMETERS
+from contract.parameters import DOCUMENT_NAME, STORED_PARAMETERS, decode_document
 from contract.workloads import WORKLOADS
+from local.aws import local_value
 from local.blueprint import Blueprint
+from local.database import DatabaseEndpoint
 from local.materialize import MaterializeError, blueprint_of, capture, materialize
 from local.routing import match
 from local.scheduler import interval_of
@@ -108,17 +110,39 @@ def test_given_dev_then_the_dlq_analyzer_runs_on_a_rate_schedule(dev):
 def test_given_dev_then_every_contract_parameter_is_declared_under_the_prefix_with_a_declared_key(dev):
     prefix = f"/{dev.config['parameterPrefix']}/{dev.environment}"
     assert {parameter.name for parameter in dev.parameters} == {
-        spec.path(*prefix.strip("/").split("/")) for spec in PARAMETERS
+        spec.path(*prefix.strip("/").split("/")) for spec in STORED_PARAMETERS
     }
     assert {parameter.kms_key for parameter in dev.parameters} <= {key.logical_name for key in dev.keys}
 
 
 def test_given_dev_then_generated_secrets_and_deployment_addresses_are_left_to_the_local_stack(dev):
-    values = {parameter.name.rsplit("/", 1)[1]: parameter.value for parameter in dev.parameters}
-    for generated in ("app_password", "cursor_signing_key", "writer_host", "reader_host", "port"):
-        assert values[generated] is None, generated
-    assert values["name"] == dev.config["dbName"]
-    assert values["default_page_size"] == dev.config["apiDefaultPageSize"]
+    values = {parameter.name.split("/", 3)[3]: parameter for parameter in dev.parameters}
+    for generated in ("database/app_password", "api/cursor_signing_key", f"database/{DOCUMENT_NAME}"):
+        assert values[generated].value is None, generated
+    api = decode_document("api", values[f"api/{DOCUMENT_NAME}"].value or "")
+    assert api["default_page_size"] == dev.config["apiDefaultPageSize"]
+
+
+def test_given_dev_then_the_database_document_keeps_the_mocks_text_as_a_stand_in(dev):
+    """GIVEN a document holding a deployment's address  THEN its configured fields are still known locally."""
+    (database,) = (p for p in dev.parameters if p.name.endswith(f"/database/{DOCUMENT_NAME}"))
+    assert decode_document(database.name, database.stand_in or "")["name"] == dev.config["dbName"]
+
+
+def test_given_a_local_database_then_its_address_replaces_the_deployments_in_the_database_document(dev):
+    """GIVEN the dev blueprint and a local database  WHEN seeding  THEN the document has its host, port and
+    name, IAM auth off, and the program's other settings."""
+    (database,) = (p for p in dev.parameters if p.name.endswith(f"/database/{DOCUMENT_NAME}"))
+    local = DatabaseEndpoint(host="127.0.0.1", port=55432, name="orders_local", master_user="m", master_password="x")
+    seeded = decode_document(database.name, local_value(database, local) or "")
+    assert {name: seeded[name] for name in ("writer_host", "reader_host", "port", "name", "iam_auth")} == {
+        "writer_host": "127.0.0.1",
+        "reader_host": "127.0.0.1",
+        "port": "55432",
+        "name": "orders_local",
+        "iam_auth": "false",
+    }
+    assert seeded["writer_user"] == dev.config["dbWriterUser"]
 
 
 def test_given_dev_then_every_key_has_an_alias_and_every_function_role_an_inline_policy(dev):
