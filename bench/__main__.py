@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         progress(f"group {name}: {description}")
         scratch = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
         context = Context(quick=options.quick, workdir=scratch, function_python=options.function_python)
+        load_at_start = [round(value, 2) for value in os.getloadavg()] if hasattr(os, "getloadavg") else None
         started = time.monotonic()
         try:
             figures = asyncio.run(guarded(run, context))
@@ -84,7 +85,11 @@ def main(argv: list[str] | None = None) -> int:
             progress(f"group {name}: its logs are kept in {scratch}")
             continue
         report.figures += figures
-        report.groups[name] = {"seconds": round(time.monotonic() - started, 1), "error": None}
+        report.groups[name] = {
+            "seconds": round(time.monotonic() - started, 1),
+            "error": None,
+            "load_average_at_start": load_at_start,
+        }
         progress(f"group {name}: done in {report.groups[name]['seconds']} s")
         shutil.rmtree(scratch, ignore_errors=True)
     report.write(options.output)
