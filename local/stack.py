@@ -281,11 +281,15 @@ class LocalStack:
             raise StackStartError(f"cannot listen on {host}:{port}: {error.strerror}") from None
         return listener
 
-    async def _serve_api(self, listener: socket.socket) -> None:
+    def api_pool(self) -> FunctionPool:
+        """The pool of the one function the API's methods integrate with."""
         functions = {method.function_name for method in self.blueprint.api.methods if method.function_name}
         if len(functions) != 1:
             raise StackStartError(f"the local API front serves one function; the program's methods name {functions}")
-        api_pool = self.pools[self._key_of(functions.pop())]
+        return self.pools[self._key_of(functions.pop())]
+
+    async def _serve_api(self, listener: socket.socket) -> None:
+        api_pool = self.api_pool()
 
         async def invoke(event: bytes) -> InvocationResult:
             return await api_pool.invoke(event)

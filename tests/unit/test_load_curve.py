@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bench.groups import load
@@ -60,3 +62,61 @@ def test_given_a_curve_whose_stage_admits_the_peak_rate_then_the_targets_judge_i
     rate, latency = load.level_figures("prod limits", 8, phase, {"apiThrottleRateLimit": "200"}, None)
     assert rate.target is not None
     assert latency.target is not None
+
+
+class _Result:
+    def __init__(self, function_error: str | None = None) -> None:
+        self.function_error = function_error
+        self.payload = b'{"statusCode": 200}'
+
+
+class _Pool:
+    """A pool that counts the environments a wave of invocations needs (those not idle when it comes)."""
+
+    def __init__(self, failing: bool = False) -> None:
+        self.environments = 0
+        self.waves: list[int] = []
+        self._busy = 0
+        self._cold = 0
+        self._failing = failing
+
+    async def invoke(self, _event: object) -> _Result:
+        self._busy += 1
+        if self._busy > self.environments:  # no idle environment: a new one starts cold
+            self.environments = self._busy
+            self._cold += 1
+        await asyncio.sleep(0)  # every invocation of the wave is in flight before any answers
+        self._busy -= 1
+        if self._busy == 0:
+            self.waves.append(self._cold)
+            self._cold = 0
+        return _Result("Unhandled" if self._failing else None)
+
+
+class _Stack:
+    def __init__(self, pool: _Pool) -> None:
+        self.pool = pool
+
+    def api_pool(self) -> _Pool:
+        return self.pool
+
+
+def test_given_a_curve_when_environments_start_then_the_pool_holds_the_largest_level_before_any_level(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(load, "COLD_STARTS_AT_ONCE", 4)
+    monkeypatch.setattr(load, "api_event", lambda method, path: {"httpMethod": method, "path": path})
+    pool = _Pool()
+
+    asyncio.run(load.start_environments(_Stack(pool), 10))  # type: ignore[arg-type]
+
+    assert pool.environments == 10
+    assert pool.waves == [4, 4, 2]  # cold starts a few at a time, within the runtime's init limit
+
+
+def test_given_an_environment_that_fails_to_start_then_the_curve_stops_with_its_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(load, "api_event", lambda method, path: {"httpMethod": method, "path": path})
+    with pytest.raises(RuntimeError, match="starting API environments: Unhandled"):
+        asyncio.run(load.start_environments(_Stack(_Pool(failing=True)), 3))  # type: ignore[arg-type]
