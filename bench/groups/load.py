@@ -4,7 +4,9 @@ Closed loops of ``c`` clients (each sends its next request when the last is answ
 ``GET /orders/{id}`` from a separate process over loopback, for each concurrency level up to the largest
 this machine holds (:func:`levels`). The API function's reserved concurrency is the largest level, so
 Lambda's pool has an environment for every client and never throttles (a throttled invocation is a 500
-from API Gateway); the stage cache is off (``apiCacheTtlS`` 0) so every request reaches the function.
+from API Gateway), and those environments are started before the first level
+(:func:`start_environments`), so no level times a cold start; the stage cache is off
+(``apiCacheTtlS`` 0) so every request reaches the function.
 
 Three curves, on the same machine one after the other:
 
