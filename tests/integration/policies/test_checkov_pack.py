@@ -442,10 +442,11 @@ def test_the_hardened_variant_passes_the_checks_the_plain_one_fails(gate):
     assert not failed & {"CKV_AWS_79", "CKV_AWS_8", "CKV2_AWS_6", "CKV_AWS_126", "CKV_AWS_135"}
 
 
-def test_a_check_made_mandatory_fails_the_run_and_reporting_main_pack_checks_adds_them(gate, tmp_path):
+def _corpus_run_with_config(gate, tmp_path, checkov_config):
+    """The gate on the corpus's test stack with the Checkov pack alone, configured with ``checkov_config``."""
     config = tmp_path / "checkov.json"
-    config.write_text(json.dumps({"checkov": {"mandatory": ["CKV_AWS_79"], "report_main_pack_checks": True}}))
-    run = gate(
+    config.write_text(json.dumps({"checkov": checkov_config}))
+    return gate(
         "--project",
         str(CORPUS),
         "--stack",
@@ -456,6 +457,10 @@ def test_a_check_made_mandatory_fails_the_run_and_reporting_main_pack_checks_add
         "--policy-pack-config",
         str(config),
     )
+
+
+def test_a_check_made_mandatory_fails_the_run_and_reporting_main_pack_checks_adds_them(gate, tmp_path):
+    run = _corpus_run_with_config(gate, tmp_path, {"mandatory": ["CKV_AWS_79"], "report_main_pack_checks": True})
     assert run.code == 1
     assert run.failing() == {"CKV_AWS_79"}
     assert "CKV_AWS_24" in run.policies("fail")
@@ -463,31 +468,12 @@ def test_a_check_made_mandatory_fails_the_run_and_reporting_main_pack_checks_add
 
 def test_an_expired_or_unused_checkov_suppression_fails_the_run_as_in_the_main_pack(gate, tmp_path):
     entry = {"resource": "web", "justification": "A reviewed exception kept for this test run.", "owner": "qa"}
-    config = tmp_path / "checkov.json"
-    config.write_text(
-        json.dumps(
-            {
-                "checkov": {
-                    "suppressions": [
-                        {**entry, "check": "CKV_AWS_79", "expires": "2020-01-01"},
-                        {**entry, "check": "CKV_AWS_135", "expires": "2999-01-01"},
-                        {**entry, "check": "CKV_AWS_20", "expires": "2999-01-01"},
-                    ]
-                }
-            }
-        )
-    )
-    run = gate(
-        "--project",
-        str(CORPUS),
-        "--stack",
-        "test",
-        "--in-process",
-        "--policy-pack",
-        str(PACK),
-        "--policy-pack-config",
-        str(config),
-    )
+    suppressions = [
+        {**entry, "check": "CKV_AWS_79", "expires": "2020-01-01"},
+        {**entry, "check": "CKV_AWS_135", "expires": "2999-01-01"},
+        {**entry, "check": "CKV_AWS_20", "expires": "2999-01-01"},
+    ]
+    run = _corpus_run_with_config(gate, tmp_path, {"suppressions": suppressions})
     assert run.code == 1
     statuses = Counter((e["policy"], e["status"]) for e in run.report["summary"]["suppressions"])
     assert statuses == Counter(
